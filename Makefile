@@ -1,0 +1,56 @@
+# sla-processor developer entry points; `make help` lists them.
+# Extra pytest arguments: make test PYTEST_ARGS='-k roundtrip -x'
+# Extra broker arguments: make kafka-up KAFKA_ARGS='--port 29092 --controller-port 29093'
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.setup-stamp
+CONSTRAINTS := $(wildcard constraints.txt)
+PYTEST_ARGS ?=
+KAFKA_ARGS ?=
+LOCALKAFKA := $(PY) -m processor.localkafka
+
+.PHONY: help setup test test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run
+
+help: ## List the targets with one-line descriptions
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: $(STAMP) ## Create .venv and install the project + dev tools, pinned by constraints.txt
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@test -n "$(PYTHON)" || { echo "error: python3.11 or python3 is needed to create $(VENV)" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev]'
+	@touch $@
+
+test: setup ## Run unit + integration tests (Kafka is started by tests/conftest.py unless KAFKA_BOOTSTRAP_SERVERS is set)
+	@$(VENV)/bin/pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "error: pytest collected no tests (exit 5)" >&2; exit $$rc; }
+
+test-unit: setup ## Run the unit tests only (no broker)
+	$(VENV)/bin/pytest tests/unit -m 'not integration' $(PYTEST_ARGS)
+
+lint: setup ## ruff check + ruff format --check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup ## mypy --strict over the processor package
+	$(VENV)/bin/mypy
+
+kafka-up: setup ## Start the local Kafka broker (127.0.0.1:19092; fetched from Maven Central on first use)
+	$(LOCALKAFKA) start $(KAFKA_ARGS)
+
+kafka-down: setup ## Stop the local Kafka broker
+	$(LOCALKAFKA) stop $(KAFKA_ARGS)
+
+kafka-status: setup ## Show whether the local broker runs, its pid, bootstrap address and log
+	@$(LOCALKAFKA) status $(KAFKA_ARGS) || [ $$? -eq 3 ]
+
+kafka-logs: setup ## Show the tail of the broker log (KAFKA_ARGS=--follow to follow)
+	$(LOCALKAFKA) logs $(KAFKA_ARGS)
+
+run: kafka-up ## Start the broker (the SLA worker is not wired in yet)
+	@echo "Kafka is up (make kafka-status); the SLA worker will be started here once it exists."
