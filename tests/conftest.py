@@ -12,6 +12,7 @@ import re
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -32,8 +33,21 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
+@contextmanager
+def _uncaptured(config: pytest.Config) -> Iterator[None]:
+    """Let the one-time "fetching Apache Kafka ..." progress reach the terminal."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is None:
+        yield
+        return
+    with capture.global_and_fixture_disabled():
+        yield
+
+
 @pytest.fixture(scope="session")
-def local_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka | None]:
+def local_kafka(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalKafka | None]:
     """The broker this session started, or None when ``$KAFKA_BOOTSTRAP_SERVERS`` is used."""
     if os.environ.get(ENV_BOOTSTRAP):
         yield None
@@ -41,7 +55,8 @@ def local_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka
     port, controller_port = _free_ports(2)
     data_dir = tmp_path_factory.mktemp("kafka")
     kafka = LocalKafka(port=port, controller_port=controller_port, data_dir=data_dir)
-    kafka.start(timeout=120)
+    with _uncaptured(request.config):
+        kafka.start(timeout=120)
     try:
         yield kafka
     finally:
