@@ -1,0 +1,5 @@
+"""`python -m processor` is the `sla-processor` command."""
+
+from processor.cli import main
+
+main()

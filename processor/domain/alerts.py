@@ -1,0 +1,68 @@
+"""Alerts on `sla.alerts` (DESIGN section 4).
+
+An alert's identity is (ticket, metric, deadline, threshold); `alert_id` is a UUIDv5 of that
+identity, so the live worker and `replay` produce the same id for the same alert, and consumers
+can dedupe on it. `sla.resolved` has one identity per (ticket, metric).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from processor.domain.events import Tier
+
+__all__ = ["Alert", "AlertType", "alert_id", "format_instant"]
+
+AlertType = Literal["sla.near_breach", "sla.breached", "sla.resolved"]
+
+_NAMESPACE = uuid.UUID("5f0c1d2e-8a4b-4c36-9d57-2b1e6f3a9c40")
+
+
+def format_instant(at: datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, seconds precision unless there are microseconds."""
+    utc = at.astimezone(UTC)
+    text = utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def alert_id(
+    ticket_id: str, metric: str, deadline: datetime | None, threshold: float | None
+) -> str:
+    """Deterministic id of one alert: the same identity always gives the same id."""
+    if threshold is None:
+        key = f"{ticket_id}\x1f{metric}\x1fresolved"
+    else:
+        assert deadline is not None
+        key = f"{ticket_id}\x1f{metric}\x1f{format_instant(deadline)}\x1f{threshold:.4f}"
+    return str(uuid.uuid5(_NAMESPACE, key))
+
+
+class Alert(BaseModel):
+    """One alert as published. `emitted_at` is wall-clock publish time (event time in replay)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    type: AlertType
+    alert_id: str
+    ticket_id: str
+    customer_id: str
+    tier: Tier
+    priority: int
+    metric: str
+    threshold: float | None
+    due_at: AwareDatetime
+    deadline: AwareDatetime
+    target_seconds: int
+    policy_version: str
+    emitted_at: AwareDatetime
+
+    def to_json(self) -> str:
+        """The wire format: compact JSON, fields in contract order, instants in UTC with `Z`."""
+        return self.model_dump_json()
+
+    def with_emitted_at(self, at: datetime) -> Alert:
+        return self.model_copy(update={"emitted_at": at.astimezone(UTC)})
