@@ -1,0 +1,151 @@
+"""docker-compose.yml is valid compose and wires the demo as DESIGN.md section 7 says.
+
+A compose implementation validates the file (`docker compose config -q`, or the standalone
+`docker-compose config -q`, which needs no Docker engine); the rest reads it with PyYAML and
+checks it against the code and the other ops files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = REPO / "docker-compose.yml"
+DOCKERFILE = REPO / "Dockerfile"
+INSTALL_HINT = "run `make setup` or `bash ops/scripts/install-system-deps.sh` (as root, on Debian)"
+SERVICES = {"kafka", "topics", "worker", "simulator", "prometheus", "grafana"}
+PROCESSOR_SERVICES = ("topics", "worker", "simulator")
+
+
+def _compose_command() -> list[str]:
+    docker = shutil.which("docker")
+    if docker is not None:
+        probe = subprocess.run(
+            [docker, "compose", "version"], capture_output=True, timeout=60, check=False
+        )
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    if legacy is not None:
+        return [legacy]
+    pytest.fail(
+        f"neither `docker compose` nor `docker-compose` is installed: {INSTALL_HINT}", pytrace=False
+    )
+
+
+def _services() -> dict[str, Any]:
+    return dict(yaml.safe_load(COMPOSE.read_text())["services"])
+
+
+def _env(service: str) -> dict[str, str]:
+    return {k: str(v) for k, v in _services()[service].get("environment", {}).items()}
+
+
+def _mounts(service: str) -> dict[str, str]:
+    """Mount target -> source of a service's short-syntax volumes."""
+    return {v.split(":")[1]: v.split(":")[0] for v in _services()[service].get("volumes", [])}
+
+
+def test_compose_implementation_accepts_the_file() -> None:
+    cmd = [*_compose_command(), "-f", str(COMPOSE), "config", "-q"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "GF_"))}
+    proc = subprocess.run(
+        cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, (
+        f"`{' '.join(cmd)}` exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    )
+
+
+def test_required_services_are_there() -> None:
+    assert set(_services()) >= SERVICES
+
+
+def test_kafka_image_is_the_version_pinned_for_local_kafka() -> None:
+    settings = (REPO / "processor" / "localkafka" / "settings.py").read_text()
+    match = re.search(r'^KAFKA_VERSION\s*=\s*"([^"]+)"', settings, re.MULTILINE)
+    assert match, "KAFKA_VERSION not found in processor/localkafka/settings.py"
+    assert _services()["kafka"]["image"] == f"apache/kafka:{match.group(1)}"
+
+
+def test_kafka_is_a_single_kraft_node_with_a_healthcheck() -> None:
+    env = _env("kafka")
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_LISTENERS"] == "PLAINTEXT://:9092,CONTROLLER://:9093"
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{env['KAFKA_NODE_ID']}@kafka:9093"
+    for key in ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"):
+        assert env[key] == "1", key
+    check = " ".join(_services()["kafka"]["healthcheck"]["test"])
+    assert "/opt/kafka/bin/kafka-broker-api-versions.sh" in check
+
+
+def test_processor_services_run_the_repo_image() -> None:
+    for name in PROCESSOR_SERVICES:
+        service = _services()[name]
+        assert service["build"] == ".", name
+        assert "entrypoint" not in service, f"{name}: the image's ENTRYPOINT is sla-processor"
+        assert _env(name)["SLA_BOOTSTRAP_SERVERS"] == "kafka:9092", name
+    assert _services()["topics"]["command"] == ["topics", "create"]
+    assert _services()["worker"]["command"] == ["worker"]
+    assert _services()["simulator"]["command"] == ["simulate", "--rate", "5", "--backdate", "25m"]
+
+
+def test_startup_order() -> None:
+    services = _services()
+    assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    for name in ("worker", "simulator"):
+        condition = services[name]["depends_on"]["topics"]["condition"]
+        assert condition == "service_completed_successfully", name
+
+
+def test_worker_serves_http_and_keeps_state_in_a_volume() -> None:
+    env = _env("worker")
+    assert env["SLA_WEB_HOST"] == "0.0.0.0"
+    assert env.get("SLA_WEB_PORT", "6066") == "6066"
+    assert "6066:6066" in _services()["worker"]["ports"]
+    assert env["SLA_DATA_DIR"] == "/data"
+    assert "/data" in _mounts("worker")
+
+
+def test_prometheus_mounts_its_config_and_rules_and_scrapes_the_worker() -> None:
+    assert _mounts("prometheus")["/etc/prometheus"] == "./ops/prometheus"
+    command = _services()["prometheus"]["command"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in command
+    config = yaml.safe_load((REPO / "ops" / "prometheus" / "prometheus.yml").read_text())
+    for rule_file in config["rule_files"]:
+        assert (REPO / "ops" / "prometheus" / rule_file).is_file(), rule_file
+    assert "rules.yml" in config["rule_files"]
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "sla-processor")
+    assert job["static_configs"][0]["targets"] == ["worker:6066"]
+    assert "9090:9090" in _services()["prometheus"]["ports"]
+
+
+def test_grafana_is_provisioned_with_viewer_access() -> None:
+    mounts = _mounts("grafana")
+    assert mounts["/etc/grafana/provisioning"] == "./ops/grafana/provisioning"
+    provider = REPO / "ops" / "grafana" / "provisioning" / "dashboards" / "sla.yml"
+    path = yaml.safe_load(provider.read_text())["providers"][0]["options"]["path"]
+    assert mounts[path] == "./ops/grafana/dashboards"
+    env = _env("grafana")
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == "${GF_SECURITY_ADMIN_PASSWORD:-sla-demo}"
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
+    assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+    assert "3000:3000" in _services()["grafana"]["ports"]
+
+
+def test_dockerfile_installs_the_package_as_a_non_root_user() -> None:
+    lines = [line.strip() for line in DOCKERFILE.read_text().splitlines()]
+    assert "FROM python:3.11-slim" in lines
+    assert any("pip install -c constraints.txt ." in line for line in lines)
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert 'ENTRYPOINT ["sla-processor"]' in lines
