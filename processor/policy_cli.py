@@ -1,0 +1,105 @@
+"""`sla-processor policy`: validate a policy file and show what it means in practice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from processor.domain.durations import format_duration
+from processor.domain.policy import (
+    PRIORITIES,
+    TIERS,
+    BeforeDeadline,
+    CalendarSpec,
+    Policy,
+    PolicyError,
+    Tier,
+    load_policy,
+)
+
+__all__ = ["describe_policy", "policy"]
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group()
+def policy() -> None:
+    """Check and show SLA policy files."""
+
+
+@policy.command()
+@click.argument("file", type=_FILE)
+def check(file: Path) -> None:
+    """Validate FILE and print its targets and thresholds; exit 1 with the problems if invalid."""
+    loaded = _load_or_exit(file)
+    click.echo(f"{file}: OK")
+    click.echo("\n".join(describe_policy(loaded)))
+
+
+@policy.command()
+@click.option(
+    "--policy",
+    "policy_file",
+    type=_FILE,
+    envvar="SLA_POLICY_FILE",
+    help="Policy YAML (env SLA_POLICY_FILE, as for the worker); default: the shipped policy.",
+)
+def show(policy_file: Path | None) -> None:
+    """Print the active policy: version, calendars, targets and threshold instants."""
+    loaded = _load_or_exit(policy_file)
+    click.echo(f"source: {policy_file or 'shipped default policy'}")
+    click.echo("\n".join(describe_policy(loaded)))
+
+
+def _load_or_exit(path: Path | None) -> Policy:
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+
+
+def describe_policy(loaded: Policy) -> list[str]:
+    """Readable lines: settings, calendars, then one row per tier and priority with its target,
+    calendar and the business time at which each threshold falls due."""
+    lines = [
+        f"version: {loaded.version}",
+        f"metric: {loaded.metric}",
+        f"on_priority_change: {loaded.on_priority_change}",
+        f"pending_event_retention: {format_duration(loaded.pending_event_retention, days=True)}",
+        f"thresholds: {_threshold_specs(loaded)}",
+        "calendars:",
+    ]
+    width = max(len(name) for name in loaded.calendars)
+    lines += [f"  {n:<{width}}  {_calendar(c)}" for n, c in loaded.calendars.items()]
+    lines.append("targets (business time from the start):")
+    lines += [_row(loaded, tier, priority) for tier in TIERS for priority in PRIORITIES]
+    return lines
+
+
+def _threshold_specs(loaded: Policy) -> str:
+    near = [
+        f"{format_duration(s.before)} before the deadline"
+        if isinstance(s, BeforeDeadline)
+        else f"{s * 100:g}%"
+        for s in loaded.thresholds
+    ]
+    return ", ".join([*near, "breach at 100%"])
+
+
+def _calendar(spec: CalendarSpec) -> str:
+    if spec.type == "always":
+        return "24x7"
+    windows = ", ".join(f"{w.start} -> {w.end}" for w in spec.windows)
+    holidays = ", ".join(day.isoformat() for day in spec.holidays) or "none"
+    return f"weekly, ticket's local time: {windows}; holidays: {holidays}"
+
+
+def _row(loaded: Policy, tier: Tier, priority: int) -> str:
+    target = loaded.target(tier, priority)
+    *near, breach = loaded.thresholds_for(target)
+    due = [f"near-breach {', '.join(format_duration(t.elapsed) for t in near)}"] if near else []
+    due.append(f"breach {format_duration(breach.elapsed)}")
+    calendar = f"{loaded.calendar_name(tier):<{max(map(len, loaded.calendars))}}"
+    return f"  {tier:<6} P{priority}  {format_duration(target):>6}  {calendar}  {', '.join(due)}"
