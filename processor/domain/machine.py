@@ -1,0 +1,277 @@
+"""The SLA state machine (DESIGN section 3): pure, deterministic, no I/O, no wall clock.
+
+`SlaMachine.apply(state, event, now)` folds one event into a ticket's state; `due(state,
+watermark, now)` raises the alerts whose instant lies before the watermark. Both return an
+`Outcome`: alerts to publish, whether to delete the state, and facts for metrics. The Faust worker
+(wall-clock watermark carried by tick records) and `replay` (event-time watermark) both call it.
+
+Time rules:
+- An alert for instant X is raised only while the ticket is still awaiting its first response, and
+  only once the watermark is past X (`X < watermark`; `inclusive=True` also raises `X == watermark`,
+  used for `replay --until`).
+- An event's own `occurred_at` is evidence that time has passed for its ticket: before an event is
+  applied, thresholds before its `occurred_at` are raised (the ticket was still waiting then), and
+  after a priority change the thresholds of the new deadline that lie before it are raised at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import cast
+
+from processor.domain.alerts import Alert, alert_id, format_instant
+from processor.domain.events import (
+    AgentResponded,
+    Event,
+    PriorityChanged,
+    StatusChanged,
+    TicketCreated,
+    Tier,
+    parse_event,
+)
+from processor.domain.policy import Policy
+from processor.domain.state import TicketState
+
+__all__ = ["Outcome", "SlaMachine", "StopRecord"]
+
+_STOP_STATUSES = frozenset({"solved", "closed"})
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecord:
+    """The first-response outcome of a ticket, for metrics."""
+
+    tier: str
+    priority: int
+    business_seconds: float
+    met: bool
+    reason: str
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one call changed. `delete` means the ticket's state should be removed."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    delete: bool = False
+    duplicate: bool = False
+    ignored: bool = False
+    dropped: int = 0
+    stop: StopRecord | None = None
+
+
+class SlaMachine:
+    """Applies events and watermarks to ticket states under one policy."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._retention = policy.pending_event_retention
+
+    def apply(
+        self,
+        state: TicketState | None,
+        event: Event,
+        now: datetime,
+        horizon: datetime | None = None,
+    ) -> tuple[TicketState, Outcome]:
+        """Fold `event` into `state` (None for an unknown ticket). `now` stamps raised alerts.
+
+        Thresholds before the event's `occurred_at` are raised first; `horizon` (the live
+        worker's wall clock) caps that, so an event stamped in the future raises nothing early.
+        """
+        if state is None:
+            state = TicketState(ticket_id=event.ticket_id)
+        out = Outcome()
+        if state.has_seen(event.event_id):
+            out.duplicate = True
+            return state, out
+        state.remember(event.event_id)
+        if state.phase == "pending":
+            self._apply_pending(state, event, now, out, horizon)
+        elif state.phase == "open":
+            self._apply_open(state, event, now, out, horizon)
+        else:
+            out.ignored = True
+        return state, out
+
+    def due(
+        self, state: TicketState, watermark: datetime, now: datetime, *, inclusive: bool = False
+    ) -> Outcome:
+        """Raise what is due before `watermark`; expire pending events and old tombstones."""
+        out = Outcome()
+        if state.phase == "open":
+            self._raise_due(state, watermark, now, out, inclusive=inclusive)
+        elif state.phase == "pending":
+            since = state.pending_since
+            if since is not None and _passed(since + self._retention, watermark, inclusive):
+                out.dropped = len(state.pending)
+                out.delete = True
+        elif state.stopped_at is not None and _passed(
+            state.stopped_at + self._retention, watermark, inclusive
+        ):
+            out.delete = True
+        return out
+
+    def next_due(self, state: TicketState) -> datetime | None:
+        """The earliest instant at which `due` would change something, or None."""
+        if state.phase == "open":
+            for fraction, at in state.thresholds:
+                if not state.is_sent(_deadline(state), fraction):
+                    return at
+            return None
+        if state.phase == "pending":
+            return None if state.pending_since is None else state.pending_since + self._retention
+        return None if state.stopped_at is None else state.stopped_at + self._retention
+
+    # -- phases -----------------------------------------------------------------------------
+
+    def _apply_pending(
+        self,
+        state: TicketState,
+        event: Event,
+        now: datetime,
+        out: Outcome,
+        horizon: datetime | None,
+    ) -> None:
+        if not isinstance(event, TicketCreated):
+            state.pending.append(event.model_dump_json())
+            if state.pending_since is None or event.occurred_at < state.pending_since:
+                state.pending_since = event.occurred_at
+            return
+        self._open(state, event)
+        early = sorted((parse_event(raw) for raw in state.pending), key=lambda e: e.occurred_at)
+        state.pending, state.pending_since = [], None
+        for item in early:
+            if state.phase == "open":
+                self._apply_open(state, item, now, out, horizon)
+
+    def _apply_open(
+        self,
+        state: TicketState,
+        event: Event,
+        now: datetime,
+        out: Outcome,
+        horizon: datetime | None,
+    ) -> None:
+        passed = event.occurred_at if horizon is None else min(event.occurred_at, horizon)
+        self._raise_due(state, passed, now, out)
+        if isinstance(event, AgentResponded) and event.public:
+            self._stop(state, event.occurred_at, "response", now, out)
+        elif isinstance(event, StatusChanged) and event.status in _STOP_STATUSES:
+            self._stop(state, event.occurred_at, event.status, now, out)
+        elif isinstance(event, PriorityChanged) and event.priority != state.priority:
+            self._change_priority(state, event)
+            self._raise_due(state, passed, now, out)
+        else:
+            out.ignored = True
+
+    def _open(self, state: TicketState, event: TicketCreated) -> None:
+        state.phase = "open"
+        state.customer_id = event.customer_id
+        state.tier = event.tier
+        state.priority = event.priority
+        state.timezone = event.timezone
+        state.created_at = event.occurred_at
+        state.origin = event.occurred_at
+        self._set_deadline(state)
+
+    def _change_priority(self, state: TicketState, event: PriorityChanged) -> None:
+        state.priority = event.priority
+        if self.policy.on_priority_change == "from_change":
+            assert state.created_at is not None
+            state.origin = max(event.occurred_at, state.created_at)
+        self._set_deadline(state)
+
+    def _set_deadline(self, state: TicketState) -> None:
+        assert state.origin is not None
+        tier = _tier(state)
+        target = self.policy.target(tier, state.priority)
+        calendar = self.policy.calendar(tier, state.timezone)
+        state.target_seconds = int(target.total_seconds())
+        state.deadline = calendar.add(state.origin, target)
+        state.thresholds = [
+            (t.fraction, calendar.add(state.origin, t.elapsed))
+            for t in self.policy.thresholds_for(target)
+        ]
+
+    def _stop(
+        self, state: TicketState, at: datetime, reason: str, now: datetime, out: Outcome
+    ) -> None:
+        assert state.created_at is not None
+        stop = max(at, state.created_at)  # a response logged before creation counts as zero
+        deadline = _deadline(state)
+        calendar = self.policy.calendar(_tier(state), state.timezone)
+        elapsed = calendar.between(state.created_at, stop)
+        state.phase, state.stopped_at, state.stop_reason = "stopped", stop, reason
+        state.met = stop <= deadline
+        state.thresholds, state.pending = [], []
+        out.stop = StopRecord(
+            state.tier, state.priority, elapsed.total_seconds(), state.met, reason
+        )
+        if state.sent and not state.resolved_sent:
+            state.resolved_sent = True
+            out.alerts.append(self._alert(state, "sla.resolved", None, stop, now))
+
+    # -- alerts -----------------------------------------------------------------------------
+
+    def _raise_due(
+        self,
+        state: TicketState,
+        watermark: datetime,
+        now: datetime,
+        out: Outcome,
+        *,
+        inclusive: bool = False,
+    ) -> None:
+        deadline = _deadline(state)
+        for fraction, at in state.thresholds:
+            if not _passed(at, watermark, inclusive):
+                break
+            if state.is_sent(deadline, fraction):
+                continue
+            kind = "sla.breached" if fraction >= 1.0 else "sla.near_breach"
+            out.alerts.append(self._alert(state, kind, fraction, at, now))
+            state.sent.append((format_instant(deadline), fraction))
+
+    def _alert(
+        self,
+        state: TicketState,
+        kind: str,
+        fraction: float | None,
+        due_at: datetime,
+        now: datetime,
+    ) -> Alert:
+        deadline = _deadline(state)
+        metric = self.policy.metric
+        return Alert.model_validate(
+            {
+                "type": kind,
+                "alert_id": alert_id(state.ticket_id, metric, deadline, fraction),
+                "ticket_id": state.ticket_id,
+                "customer_id": state.customer_id,
+                "tier": state.tier,
+                "priority": state.priority,
+                "metric": metric,
+                "threshold": fraction,
+                "due_at": due_at,
+                "deadline": deadline,
+                "target_seconds": state.target_seconds,
+                "policy_version": self.policy.version,
+                "emitted_at": now,
+            }
+        )
+
+
+def _passed(at: datetime, watermark: datetime, inclusive: bool) -> bool:
+    return at <= watermark if inclusive else at < watermark
+
+
+def _deadline(state: TicketState) -> datetime:
+    assert state.deadline is not None
+    return state.deadline
+
+
+def _tier(state: TicketState) -> Tier:
+    assert state.tier in ("basic", "silver", "gold")
+    return cast(Tier, state.tier)

@@ -1,0 +1,126 @@
+"""Per-ticket SLA state: what the ticket table stores for one `ticket_id`.
+
+A ticket is in one of three phases:
+- `pending`: events arrived before `ticket.created`; they are kept (bounded by event time) and
+  applied when the creation event arrives;
+- `open`: awaiting its first response; `thresholds` holds the due instants of the current deadline;
+- `stopped`: the first response (or a close) happened; the record is a small tombstone kept for
+  the retention period so that late duplicates cannot re-open the ticket, then deleted.
+
+`to_dict` / `from_dict` give a JSON-compatible form for the changelog-backed table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from processor.domain.alerts import format_instant
+
+__all__ = ["MAX_SEEN_IDS", "Phase", "TicketState"]
+
+Phase = Literal["pending", "open", "stopped"]
+MAX_SEEN_IDS = 256
+"""How many recent event ids a ticket remembers for deduplication."""
+
+
+@dataclass(slots=True)
+class TicketState:
+    """The SLA state of one ticket. Instants are timezone-aware UTC datetimes."""
+
+    ticket_id: str
+    phase: Phase = "pending"
+    customer_id: str = ""
+    tier: str = ""
+    priority: int = 0
+    timezone: str = "UTC"
+    created_at: datetime | None = None
+    origin: datetime | None = None
+    """Instant the clock of the current target counts from (creation, or a priority change)."""
+    target_seconds: int = 0
+    deadline: datetime | None = None
+    thresholds: list[tuple[float, datetime]] = field(default_factory=list)
+    sent: list[tuple[str, float]] = field(default_factory=list)
+    """Alerts raised so far, as (deadline in RFC 3339, threshold); not the resolved alert."""
+    stopped_at: datetime | None = None
+    stop_reason: str | None = None
+    met: bool | None = None
+    resolved_sent: bool = False
+    pending: list[str] = field(default_factory=list)
+    """Raw JSON of events that arrived before `ticket.created`, in arrival order."""
+    pending_since: datetime | None = None
+    seen: list[str] = field(default_factory=list)
+
+    def has_seen(self, event_id: str) -> bool:
+        return event_id in self.seen
+
+    def remember(self, event_id: str) -> None:
+        self.seen.append(event_id)
+        if len(self.seen) > MAX_SEEN_IDS:
+            del self.seen[: len(self.seen) - MAX_SEEN_IDS]
+
+    def is_sent(self, deadline: datetime, threshold: float) -> bool:
+        return (format_instant(deadline), threshold) in self.sent
+
+    def sent_for_current_deadline(self) -> list[float]:
+        """Thresholds already raised against the current deadline."""
+        if self.deadline is None:
+            return []
+        current = format_instant(self.deadline)
+        return [t for d, t in self.sent if d == current]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticket_id": self.ticket_id,
+            "phase": self.phase,
+            "customer_id": self.customer_id,
+            "tier": self.tier,
+            "priority": self.priority,
+            "timezone": self.timezone,
+            "created_at": _dt_out(self.created_at),
+            "origin": _dt_out(self.origin),
+            "target_seconds": self.target_seconds,
+            "deadline": _dt_out(self.deadline),
+            "thresholds": [[f, d.isoformat()] for f, d in self.thresholds],
+            "sent": [[d, t] for d, t in self.sent],
+            "stopped_at": _dt_out(self.stopped_at),
+            "stop_reason": self.stop_reason,
+            "met": self.met,
+            "resolved_sent": self.resolved_sent,
+            "pending": list(self.pending),
+            "pending_since": _dt_out(self.pending_since),
+            "seen": list(self.seen),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TicketState:
+        return cls(
+            ticket_id=data["ticket_id"],
+            phase=data["phase"],
+            customer_id=data["customer_id"],
+            tier=data["tier"],
+            priority=data["priority"],
+            timezone=data["timezone"],
+            created_at=_dt_in(data["created_at"]),
+            origin=_dt_in(data["origin"]),
+            target_seconds=data["target_seconds"],
+            deadline=_dt_in(data["deadline"]),
+            thresholds=[(float(f), datetime.fromisoformat(d)) for f, d in data["thresholds"]],
+            sent=[(str(d), float(t)) for d, t in data["sent"]],
+            stopped_at=_dt_in(data["stopped_at"]),
+            stop_reason=data["stop_reason"],
+            met=data["met"],
+            resolved_sent=data["resolved_sent"],
+            pending=list(data["pending"]),
+            pending_since=_dt_in(data["pending_since"]),
+            seen=list(data["seen"]),
+        )
+
+
+def _dt_out(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _dt_in(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
