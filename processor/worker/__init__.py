@@ -1,0 +1,1 @@
+"""The live Faust worker: thin wiring around the SLA core (`processor.domain`)."""

@@ -1,0 +1,154 @@
+"""The worker's per-record algorithm with an in-memory table and a recording publisher.
+
+Kafka itself is exercised in tests/integration; this checks the glue: ack-before-store, DLQ
+routing, tick handling, index rebuild from table rows, and census-derived gauges.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from processor.domain.alerts import Alert
+from processor.domain.policy import default_policy
+from processor.worker.metrics import Metrics, TicketCensus
+from processor.worker.service import TICK_HEADER, Record, SlaService
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+class Recorder:
+    def __init__(self, table: dict[str, bytes]) -> None:
+        self.table = table
+        self.sent: list[Alert] = []
+        self.dead: list[tuple[Record, str]] = []
+        self.table_at_ack: list[bytes | None] = []
+
+    async def alerts(self, alerts: list[Alert]) -> None:
+        self.table_at_ack.append(self.table.get(alerts[0].ticket_id))
+        self.sent.extend(alerts)
+
+    async def dead_letter(self, record: Record, reason: str, message: str) -> None:
+        self.dead.append((record, reason))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def world() -> tuple[SlaService, Recorder, Clock, CollectorRegistry]:
+    table: dict[str, bytes] = {}
+    registry = CollectorRegistry()
+    census = TicketCensus()
+    recorder = Recorder(table)
+    clock = Clock()
+    service = SlaService(
+        default_policy(), table, recorder, Metrics(registry, census), census, clock, 64 * 1024
+    )
+    return service, recorder, clock, registry
+
+
+def rec(value: dict[str, Any] | bytes, partition: int = 0, key: bytes | None = None) -> Record:
+    if isinstance(value, dict):
+        key = key or value["ticket_id"].encode()
+        value = json.dumps(value).encode()
+    return Record("events", partition, 0, key, value, [])
+
+
+def tick(at: datetime, partition: int = 0) -> Record:
+    return Record("events", partition, 0, None, b"", [(TICK_HEADER, at.isoformat().encode())])
+
+
+def created(tid: str = "T1") -> dict[str, Any]:
+    return {
+        "type": "ticket.created",
+        "event_id": f"{tid}c",
+        "ticket_id": tid,
+        "occurred_at": "2026-01-05T09:00:00Z",
+        "customer_id": "c",
+        "tier": "gold",
+        "priority": 1,
+    }
+
+
+async def test_ticks_raise_due_alerts_after_the_ack_and_before_the_store(world: Any) -> None:
+    service, recorder, clock, registry = world
+    await service.on_record(rec(created()))
+    clock.now = T0 + timedelta(minutes=23)
+    await service.on_record(tick(clock.now))
+    assert [a.threshold for a in recorder.sent] == [0.75]
+    assert recorder.sent[0].emitted_at == clock.now
+    # When the alert was acked, the stored state did not record it yet (at-least-once).
+    stored_before = recorder.table_at_ack[0]
+    assert stored_before is not None and b'"sent":[]' in stored_before
+    assert b'"sent":[["2026-01-05T09:30:00Z",0.75]]' in service.table["T1"]
+    assert registry.get_sample_value("sla_at_risk_tickets", {"tier": "gold", "priority": "1"}) == 1
+    assert registry.get_sample_value("sla_alert_delay_seconds_sum") == pytest.approx(30.0)
+
+
+async def test_a_tick_on_another_partition_raises_nothing(world: Any) -> None:
+    service, recorder, _clock, _ = world
+    await service.on_record(rec(created(), partition=2))
+    await service.on_record(tick(T0 + timedelta(hours=1), partition=1))
+    assert recorder.sent == []
+    await service.on_record(tick(T0 + timedelta(hours=1), partition=2))
+    assert [a.type for a in recorder.sent] == ["sla.near_breach", "sla.near_breach", "sla.breached"]
+
+
+async def test_invalid_input_goes_to_the_dlq_and_is_counted(world: Any) -> None:
+    service, recorder, _, registry = world
+    await service.on_record(rec(b"nope", key=b"k"))
+    await service.on_record(rec(created(), key=b"someone-else"))
+    assert [r for _, r in recorder.dead] == ["not_json", "bad_key"]
+    assert registry.get_sample_value("sla_invalid_events_total", {"reason": "bad_key"}) == 1
+    assert service.table == {}
+
+
+async def test_rebuild_restores_index_and_gauges_from_table_rows(world: Any) -> None:
+    service, recorder, _clock, registry = world
+    await service.on_record(rec(created("T1"), partition=0))
+    await service.on_record(rec(created("T2"), partition=1))
+    rows = list(service.table.items())
+    service.rebuild(rows, active={1})
+    assert registry.get_sample_value("sla_open_tickets", {"tier": "gold", "priority": "1"}) == 1
+    await service.on_record(tick(T0 + timedelta(hours=1), partition=0))
+    assert recorder.sent == []  # partition 0 is not ours any more
+    await service.on_record(tick(T0 + timedelta(hours=1), partition=1))
+    assert {a.ticket_id for a in recorder.sent} == {"T2"}
+
+
+async def test_finished_ticket_is_deleted_after_the_retention(world: Any) -> None:
+    service, _, _clock, registry = world
+    await service.on_record(rec(created()))
+    responded = {
+        "type": "ticket.agent_responded",
+        "event_id": "r",
+        "ticket_id": "T1",
+        "occurred_at": "2026-01-05T09:05:00Z",
+    }
+    await service.on_record(rec(responded))
+    assert (
+        registry.get_sample_value(
+            "sla_responses_total", {"tier": "gold", "priority": "1", "outcome": "met"}
+        )
+        == 1
+    )
+    assert (
+        registry.get_sample_value(
+            "sla_first_response_seconds_sum", {"tier": "gold", "priority": "1"}
+        )
+        == 300
+    )
+    assert "T1" in service.table  # tombstone: a late duplicate cannot re-open it
+    await service.on_record(tick(T0 + timedelta(days=7, minutes=6)))
+    assert "T1" not in service.table
+    assert len(service.index) == 0
