@@ -62,7 +62,7 @@ def _single_node_properties(paths: Paths, controller_port: int) -> dict[str, str
         "log.dirs": str(paths.log_dirs),
         "num.partitions": "1",
         "default.replication.factor": "1",
-        "auto.create.topics.enable": "true",
+        "auto.create.topics.enable": "false",  # topics come from `sla-processor topics create`
         "offsets.topic.replication.factor": "1",
         "transaction.state.log.replication.factor": "1",
         "transaction.state.log.min.isr": "1",

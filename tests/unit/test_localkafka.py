@@ -46,7 +46,7 @@ def test_server_properties_single_node(tmp_path: Path) -> None:
     assert p["controller.quorum.voters"] == "1@127.0.0.1:29093"
     assert p["log.dirs"] == str(tmp_path / "kafka-logs")
     assert p["group.initial.rebalance.delay.ms"] == "0"
-    assert p["auto.create.topics.enable"] == "true" and p["num.partitions"] == "1"
+    assert p["auto.create.topics.enable"] == "false" and p["num.partitions"] == "1"
     for key in (
         "offsets.topic.replication.factor",
         "transaction.state.log.replication.factor",
