@@ -14,12 +14,15 @@ PYTEST_ARGS ?=
 KAFKA_ARGS ?=
 LOCALKAFKA := $(PY) -m processor.localkafka
 
-.PHONY: help setup test test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run
+.PHONY: help setup system-deps test test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run
 
 help: ## List the targets with one-line descriptions
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: $(STAMP) ## Create .venv and install the project + dev tools, pinned by constraints.txt
+setup: $(STAMP) system-deps ## Create .venv, install the project + dev tools (pinned), and promtool
+
+system-deps: ## Install Debian's prometheus (promtool) and docker-compose if missing (needs root)
+	@command -v promtool >/dev/null && command -v docker-compose >/dev/null || bash ops/scripts/install-system-deps.sh
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -n "$(PYTHON)" || { echo "error: python3.11 or python3 is needed to create $(VENV)" >&2; exit 1; }

@@ -34,7 +34,6 @@ INSTALL_HINT = "run `make setup` or `bash ops/scripts/install-system-deps.sh` (a
 # The worker's Faust sensors are registered with this name prefix (faust.sensors.prometheus).
 FAUST_PREFIX = "faust"
 # Promised for processor/worker but not exported yet; drop a name here once the worker has it.
-NOT_YET_EXPORTED = frozenset({"sla_consumer_lag_records"})
 SEVERITIES = {"critical", "warning", "info"}
 
 _SUFFIXES = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count")}
@@ -81,7 +80,7 @@ def _known_metric_names() -> set[str]:
     Metrics(worker, TicketCensus())
     faust = CollectorRegistry()
     FaustMetrics.create(faust, FAUST_PREFIX)
-    return _exposed_names(worker) | _exposed_names(faust) | NOT_YET_EXPORTED
+    return _exposed_names(worker) | _exposed_names(faust)
 
 
 def _names_in(expr: str) -> set[str]:
