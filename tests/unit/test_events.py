@@ -1,4 +1,4 @@
-"""Input validation (DESIGN section 2): strict known fields, unknown fields ignored, clear reasons."""
+"""Input validation (DESIGN 2): strict known fields, unknown fields ignored, clear reasons."""
 
 from __future__ import annotations
 
@@ -56,12 +56,19 @@ def test_unknown_extra_fields_are_ignored() -> None:
         ({"type": "ticket.agent_responded", "ticket_id": "x" * 129}, "ticket_id"),
         ({"type": "ticket.created", "customer_id": "c", "tier": "platinum", "priority": 1}, "tier"),
         (
-            {"type": "ticket.created", "customer_id": "c", "tier": "gold", "priority": 1,
-             "timezone": "Mars/Olympus"},
+            {
+                "type": "ticket.created",
+                "customer_id": "c",
+                "tier": "gold",
+                "priority": 1,
+                "timezone": "Mars/Olympus",
+            },
             "timezone",
         ),
-        ({"type": "ticket.agent_responded", "occurred_at": "9999-12-31T23:00:00-05:00"},
-         "occurred_at"),
+        (
+            {"type": "ticket.agent_responded", "occurred_at": "9999-12-31T23:00:00-05:00"},
+            "occurred_at",
+        ),
     ],
 )
 def test_invalid_fields_name_the_field(fields: dict[str, Any], where: str) -> None:
@@ -71,8 +78,14 @@ def test_invalid_fields_name_the_field(fields: dict[str, Any], where: str) -> No
 
 
 def test_missing_required_field_is_named() -> None:
-    body = {"type": "ticket.created", "event_id": "e", "ticket_id": "t",
-            "occurred_at": "2026-03-02T10:00:00Z", "tier": "gold", "priority": 1}
+    body = {
+        "type": "ticket.created",
+        "event_id": "e",
+        "ticket_id": "t",
+        "occurred_at": "2026-03-02T10:00:00Z",
+        "tier": "gold",
+        "priority": 1,
+    }
     kind, message = reason(json.dumps(body).encode())
     assert kind == "invalid_field" and "customer_id: Field required" in message
 
@@ -100,7 +113,7 @@ def test_the_size_limit_is_configurable() -> None:
 
 
 def test_all_four_types_parse() -> None:
-    assert isinstance(parse_event(raw(type="ticket.priority_changed", priority=2)),
-                      PriorityChanged)
-    assert isinstance(parse_event(raw(type="ticket.status_changed", status="on_hold")),
-                      StatusChanged)
+    assert isinstance(parse_event(raw(type="ticket.priority_changed", priority=2)), PriorityChanged)
+    assert isinstance(
+        parse_event(raw(type="ticket.status_changed", status="on_hold")), StatusChanged
+    )
