@@ -12,6 +12,7 @@ STAMP := $(VENV)/.setup-stamp
 CONSTRAINTS := $(wildcard constraints.txt)
 PYTEST_ARGS ?=
 KAFKA_ARGS ?=
+DEMO_ARGS ?=
 LOCALKAFKA := $(PY) -m processor.localkafka
 
 .PHONY: help setup system-deps test test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run
@@ -55,5 +56,5 @@ kafka-status: setup ## Show whether the local broker runs, its pid, bootstrap ad
 kafka-logs: setup ## Show the tail of the broker log (KAFKA_ARGS=--follow to follow)
 	$(LOCALKAFKA) logs $(KAFKA_ARGS)
 
-run: kafka-up ## Start the broker (the SLA worker is not wired in yet)
-	@echo "Kafka is up (make kafka-status); the SLA worker will be started here once it exists."
+run: setup ## Broker (unless SLA_BOOTSTRAP_SERVERS is set) + topics + worker + demo traffic; alerts scroll by; Ctrl-C stops all
+	$(PY) -m processor demo $(DEMO_ARGS)

@@ -127,11 +127,12 @@ def _load_policy_or_exit(path: str | None) -> Policy:
 
 
 def _register() -> None:
+    from processor.demo import demo
     from processor.ops_cli import alerts, topics, worker
     from processor.policy_cli import policy
     from processor.simulate import simulate
 
-    for command in (worker, topics, alerts, policy, simulate):
+    for command in (worker, topics, alerts, policy, simulate, demo):
         cli.add_command(command)
 
 

@@ -29,7 +29,8 @@ def register_pages(sla: SlaApp, table: Any, registry: CollectorRegistry) -> None
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+        # CONTENT_TYPE_LATEST carries a charset, which aiohttp only takes as a header.
+        return web.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/tickets/{ticket_id}")
     @app.table_route(table=table, match_info="ticket_id")
