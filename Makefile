@@ -13,6 +13,7 @@ CONSTRAINTS := $(wildcard constraints.txt)
 PYTEST_ARGS ?=
 KAFKA_ARGS ?=
 DEMO_ARGS ?=
+BENCH_ARGS ?=
 LOCALKAFKA := $(PY) -m processor.localkafka
 
 .PHONY: help setup system-deps test test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run
@@ -58,3 +59,6 @@ kafka-logs: setup ## Show the tail of the broker log (KAFKA_ARGS=--follow to fol
 
 run: setup ## Broker (unless SLA_BOOTSTRAP_SERVERS is set) + topics + worker + demo traffic; alerts scroll by; Ctrl-C stops all
 	$(PY) -m processor demo $(DEMO_ARGS)
+
+bench: setup ## Run the benchmarks (JSON lines + summary; see BENCHMARKS.md)
+	$(PY) bench/run.py $(BENCH_ARGS)

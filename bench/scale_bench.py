@@ -1,0 +1,376 @@
+"""Timers at scale and recovery: one worker holding N open tickets (default 1,000,000).
+
+Setup: N open tickets (gold P4, 24 h target, created an hour ago: nothing due for 17 h) are
+written straight into the ticket table's changelog topic, as the rows the worker itself writes
+(`encode_row` of the state `SlaMachine.apply` gives for the `ticket.created` event), on the
+partition their key hashes to. Loading them through the worker would take far longer than the
+benchmark; the first start of the worker then recovers all N from the changelog ("cold
+recovery"). Then, on that worker:
+
+1. memory: resident set of the worker minus that of an empty worker, per open ticket;
+2. mass tick (`--mass` tickets, several rounds): `ticket.created` events whose 75% threshold
+   falls due at one instant D a few seconds ahead; reported: last alert's emitted_at minus D
+   (how long the tick that raises them all takes, tick period and tick_lag included) and last
+   minus first emitted_at (the tick's own processing time);
+3. steady load: `--rate` events/s for `--seconds` (new tickets whose 75% threshold falls due
+   during the run, internal notes, public responses); alert delay = emitted_at - due_at of the
+   threshold alerts due during the run, p50/p99;
+4. recovery (several rounds): a probe ticket due 1 s after the kill; kill -9; restart on the same
+   data dir; time until /healthz is ready and until the probe's alert is out.
+
+    .venv/bin/python bench/scale_bench.py [--tickets N] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.partitioner import murmur2
+from common import bootstrap, emit, machine, median
+from harness import Topics, WorkerProcess, create_topics, delete_topics, load
+
+from processor.domain.events import parse_event
+from processor.domain.machine import SlaMachine
+from processor.domain.policy import default_policy
+from processor.worker.rows import encode_row
+from processor.worker.service import klass_of
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """aiokafka's (and Kafka's) default partitioner: murmur2 of the key."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def created(tid: str, at: datetime, tier: str = "gold", priority: int = 4) -> bytes:
+    body = {
+        "type": "ticket.created",
+        "event_id": f"{tid}-c",
+        "ticket_id": tid,
+        "occurred_at": iso(at),
+        "customer_id": "bench",
+        "tier": tier,
+        "priority": priority,
+        "timezone": "UTC",
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def table_rows(n: int, partitions: int, at: datetime) -> Iterator[tuple[int, bytes, bytes]]:
+    """(partition, key, row) of N open tickets, from one real state with ids substituted."""
+    sla = SlaMachine(default_policy())
+    state, _ = sla.apply(None, parse_event(created("@TID@", at)), at, horizon=at)
+    template = encode_row(0, sla.next_due(state), klass_of(state), state).decode()
+    head, body = template.split(" ", 1)
+    assert head == "0"
+    for i in range(n):
+        tid = f"S-{i}"
+        key = tid.encode()
+        p = partition_of(key, partitions)
+        yield p, key, f"{p} {body.replace('@TID@', tid)}".encode()
+
+
+async def fill_changelog(server: str, topics: Topics, n: int, at: datetime) -> None:
+    name = f"{topics.app_id}-tickets-changelog"
+    admin = AIOKafkaAdminClient(bootstrap_servers=server)
+    await admin.start()
+    try:
+        config = {"cleanup.policy": "compact"}
+        await admin.create_topics([NewTopic(name, topics.partitions, 1, topic_configs=config)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=server, acks=1, linger_ms=20, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    try:
+        pending = []
+        for p, key, row in table_rows(n, topics.partitions, at):
+            pending.append(await producer.send(name, row, key=key, partition=p))
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+class AlertReader:
+    """Collects the alerts published from now on (background task)."""
+
+    def __init__(self, server: str, topics: Topics) -> None:
+        self.server, self.topics = server, topics
+        self.alerts: list[dict[str, Any]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.server, enable_auto_commit=False)
+        await self.consumer.start()
+        tps = [TopicPartition(self.topics.alerts, p) for p in range(self.topics.partitions)]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_end(*tps)
+        for tp in tps:
+            await self.consumer.position(tp)
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=100)
+            for records in batch.values():
+                self.alerts.extend(json.loads(r.value) for r in records)
+
+    async def wait_for(self, pred: Any, count: int, timeout: float) -> list[dict[str, Any]]:  # noqa: ASYNC109
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [a for a in self.alerts if pred(a)]
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.05)
+        return [a for a in self.alerts if pred(a)]
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self.consumer.stop()
+
+
+def ts(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+async def mass_tick(server: str, topics: Topics, size: int, tag: str) -> dict[str, float]:
+    """`size` tickets whose 75% threshold (gold P1: 22.5 min) is due at one instant D."""
+    reader = AlertReader(server, topics)
+    await reader.start()
+    try:
+        lead = 6.0 + size / 1000  # the worker must have read the events before D
+        due = datetime.now(UTC) + timedelta(seconds=lead)
+        at = due - timedelta(minutes=22.5)
+        items = [(f"{tag}-{i}".encode(), created(f"{tag}-{i}", at, "gold", 1)) for i in range(size)]
+        await load(server, topics.events, items)
+        mine = tag + "-"
+        got = await reader.wait_for(
+            lambda a: a["ticket_id"].startswith(mine), size, timeout=lead + 120
+        )
+    finally:
+        await reader.stop()
+    emitted = sorted(ts(a["emitted_at"]) for a in got)
+    return {
+        "alerts": len(got),
+        "last_minus_due_s": round(emitted[-1] - due.timestamp(), 3),
+        "first_minus_due_s": round(emitted[0] - due.timestamp(), 3),
+        "spread_s": round(emitted[-1] - emitted[0], 3),
+    }
+
+
+async def steady(server: str, topics: Topics, rate: int, seconds: float) -> dict[str, Any]:
+    """`rate` events/s: 40% new tickets due 8-12 s later, 30% notes, 30% public responses."""
+    reader = AlertReader(server, topics)
+    await reader.start()
+    producer = AIOKafkaProducer(bootstrap_servers=server, acks=1, linger_ms=5)
+    await producer.start()
+    started = datetime.now(UTC)
+    opened: list[str] = []
+    sent = 0
+    t0 = time.perf_counter()
+    try:
+        while time.perf_counter() - t0 < seconds:
+            target = int((time.perf_counter() - t0) * rate)
+            now = datetime.now(UTC)
+            batch = []
+            while sent < target:
+                sent += 1
+                kind = sent % 10
+                if kind < 4 or len(opened) < 100:
+                    tid = f"L-{sent}"
+                    due = now + timedelta(seconds=8 + (sent % 400) / 100)
+                    batch.append((tid, created(tid, due - timedelta(minutes=22.5), "gold", 1)))
+                    opened.append(tid)
+                else:
+                    tid = opened[(sent * 7919) % len(opened)]
+                    public = kind >= 7
+                    body = {
+                        "type": "ticket.agent_responded",
+                        "event_id": f"{tid}-r{sent}",
+                        "ticket_id": tid,
+                        "occurred_at": iso(now),
+                        "public": public,
+                    }
+                    batch.append((tid, json.dumps(body, separators=(",", ":")).encode()))
+            for tid, value in batch:
+                await producer.send(topics.events, value, key=tid.encode())
+            await asyncio.sleep(0.01)
+        await producer.flush()
+        ended = datetime.now(UTC)
+        await asyncio.sleep(15)  # the alerts due at the end of the run
+    finally:
+        await producer.stop()
+        await reader.stop()
+    delays = [
+        ts(a["emitted_at"]) - ts(a["due_at"])
+        for a in reader.alerts
+        if a["type"] != "sla.resolved"
+        and a["ticket_id"].startswith("L-")
+        and started.timestamp() <= ts(a["due_at"]) <= ended.timestamp()
+    ]
+    delays.sort()
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "events": sent,
+        "alerts_measured": len(delays),
+        "delay_p50_s": round(statistics.median(delays), 3) if delays else None,
+        "delay_p99_s": round(delays[int(len(delays) * 0.99) - 1], 3) if delays else None,
+        "delay_max_s": round(delays[-1], 3) if delays else None,
+    }
+
+
+async def recovery(server: str, topics: Topics, worker: WorkerProcess, tag: str) -> dict[str, Any]:
+    """kill -9, restart on the same data dir: time to ready and to the probe's alert."""
+    reader = AlertReader(server, topics)
+    await reader.start()
+    try:
+        kill_at = datetime.now(UTC) + timedelta(seconds=4)
+        due = kill_at + timedelta(seconds=1)
+        await load(
+            server,
+            topics.events,
+            [(tag.encode(), created(tag, due - timedelta(minutes=22.5), "gold", 1))],
+        )
+        await asyncio.sleep(max((kill_at - datetime.now(UTC)).total_seconds(), 0))
+        worker.kill()
+        killed = time.time()
+        restart = time.perf_counter()
+        worker.start()
+        ready = await asyncio.to_thread(worker.wait_ready)
+        got = await reader.wait_for(lambda a: a["ticket_id"] == tag, 1, timeout=300)
+    finally:
+        await reader.stop()
+    indexed = json.loads(worker.get("/healthz")[1])["indexed"]
+    alert_s = ts(got[0]["emitted_at"]) - killed if got else None
+    return {
+        "indexed": indexed,
+        "ready_s": round(ready - restart, 2),
+        "probe_alert_after_kill_s": round(alert_s, 2) if alert_s is not None else None,
+    }
+
+
+def rss_empty(server: str, work: Path) -> int:
+    topics = Topics.unique("empty")
+    asyncio.run(create_topics(server, topics))
+    worker = WorkerProcess(server, topics, work / "empty").start()
+    try:
+        worker.wait_ready()
+        time.sleep(3)
+        return worker.rss_bytes()
+    finally:
+        worker.stop()
+        asyncio.run(delete_topics(server, topics))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--mass", type=int, default=10_000, help="tickets due at one instant")
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--quick", action="store_true", help="20,000 tickets, short phases")
+    args = parser.parse_args()
+    if args.quick:
+        args.tickets, args.mass, args.seconds, args.runs = 20_000, 2_000, 15, 1
+    server = bootstrap()
+    emit({"bench": "scale", "machine": machine()})
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        work = Path(tmp)
+        empty = rss_empty(server, work)
+        topics = Topics.unique("scale", args.partitions)
+        asyncio.run(create_topics(server, topics))
+        worker = WorkerProcess(server, topics, work / "w")
+        try:
+            t = time.perf_counter()
+            at = datetime.now(UTC) - timedelta(hours=1)
+            asyncio.run(fill_changelog(server, topics, args.tickets, at))
+            fill_s = time.perf_counter() - t
+            worker.start()
+            ready = worker.wait_ready(timeout=900)
+            cold_s = ready - worker.started_at
+            indexed = json.loads(worker.get("/healthz")[1])["indexed"]
+            time.sleep(5)
+            rss = worker.rss_bytes()
+            emit(
+                {
+                    "bench": "scale",
+                    "phase": "memory",
+                    "tickets": args.tickets,
+                    "indexed": indexed,
+                    "changelog_fill_s": round(fill_s, 1),
+                    "cold_recovery_ready_s": round(cold_s, 1),
+                    "rss_mb": round(rss / 2**20, 1),
+                    "rss_empty_mb": round(empty / 2**20, 1),
+                    "bytes_per_open_ticket": round((rss - empty) / max(indexed, 1)),
+                }
+            )
+            ticks = []
+            for run in range(args.runs):
+                result = asyncio.run(mass_tick(server, topics, args.mass, f"M{run}"))
+                ticks.append(result)
+                emit(
+                    {
+                        "bench": "scale",
+                        "phase": "mass_tick",
+                        "run": run,
+                        "size": args.mass,
+                        **result,
+                    }
+                )
+            load_result = asyncio.run(steady(server, topics, args.rate, args.seconds))
+            emit({"bench": "scale", "phase": "steady", **load_result})
+            recoveries = []
+            for run in range(args.runs):
+                result = asyncio.run(recovery(server, topics, worker, f"P{run}"))
+                recoveries.append(result)
+                emit({"bench": "scale", "phase": "recovery", "run": run, **result})
+        finally:
+            worker.stop()
+            asyncio.run(delete_topics(server, topics))
+    emit(
+        {
+            "summary": "scale",
+            "tickets": args.tickets,
+            "bytes_per_open_ticket": round((rss - empty) / max(indexed, 1)),
+            "cold_recovery_ready_s": round(cold_s, 1),
+            "mass_tick_size": args.mass,
+            "median_mass_tick_last_minus_due_s": median([r["last_minus_due_s"] for r in ticks]),
+            "median_mass_tick_spread_s": median([r["spread_s"] for r in ticks]),
+            "steady_rate": args.rate,
+            "delay_p50_s": load_result["delay_p50_s"],
+            "delay_p99_s": load_result["delay_p99_s"],
+            "median_recovery_ready_s": median([r["ready_s"] for r in recoveries]),
+            "median_recovery_probe_alert_s": median(
+                [r["probe_alert_after_kill_s"] for r in recoveries if r["probe_alert_after_kill_s"]]
+                or [float("nan")]
+            ),
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
