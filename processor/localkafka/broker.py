@@ -241,6 +241,8 @@ class LocalKafka:
             return False
         popen = self._popen if self._popen and self._popen.pid == pid else None
         procs.terminate(pid, timeout, reap=popen.poll if popen else None)
+        if popen is not None:
+            popen.wait(10)  # reap it: a Popen dropped unreaped warns "still running"
         self.paths.pid_file.unlink(missing_ok=True)
         self._started_here = False
         return True
