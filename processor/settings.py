@@ -45,6 +45,19 @@ class Settings(BaseSettings):
         description="A tick raises what was due this many seconds before the wall clock, "
         "so an event published a moment after it occurred can still prevent an alert.",
     )
+    session_timeout: float = Field(
+        10.0,
+        ge=6,
+        le=300,
+        description="Seconds before the group gives a silent (crashed) worker's partitions "
+        "to the others.",
+    )
+    stall_seconds: float = Field(
+        20.0,
+        ge=5,
+        description="An input partition with waiting records whose read position has not "
+        "moved for this long is re-seeked (a faust/aiokafka fetch stall).",
+    )
     max_event_bytes: int = Field(
         64 * 1024, ge=1024, le=4 * 1024 * 1024, description="Larger events go to the DLQ."
     )

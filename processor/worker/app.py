@@ -5,7 +5,9 @@ Nothing is created at import time; tests build as many apps as they like.
 
 from __future__ import annotations
 
+import os
 import ssl
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +21,7 @@ from processor.settings import Settings
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
 from processor.worker.service import TICK_HEADER, Record, SlaService
+from processor.worker.watchdog import StallWatch
 from processor.worker.web import register_pages
 
 __all__ = ["SlaApp", "create_app"]
@@ -76,6 +79,7 @@ def create_app(
     )
     sla = SlaApp(app, service, settings)
     _wire(sla, events, table)
+    _watch_stalls(sla)
     register_pages(sla, table, registry)
     return sla
 
@@ -111,6 +115,57 @@ def _wire(sla: SlaApp, events: Any, table: Any) -> None:
             )
 
 
+def _watch_stalls(sla: SlaApp) -> None:
+    app, topic = sla.faust, sla.settings.events_topic
+    watch = StallWatch(after=sla.settings.stall_seconds)
+
+    @app.timer(interval=5.0)
+    async def watchdog() -> None:
+        if not sla.ready or app.rebalancing:
+            watch.reset()
+            return
+        consumer: Any = app.consumer
+        for tp, position, high in _positions(consumer, topic):
+            nudges = watch.observe(tp.partition, position, high, time.monotonic())
+            if nudges is None:
+                continue
+            waiting, paused = high - position, tp in consumer._paused_partitions
+            if nudges >= 3:
+                app.log.critical(
+                    "input partition %d still stalled at offset %d after %d re-seeks; "
+                    "exiting so that a supervisor restarts the worker",
+                    tp.partition,
+                    position,
+                    nudges,
+                )
+                os._exit(3)
+            app.log.error(
+                "input partition %d stalled at offset %d with %d records waiting (paused=%s); "
+                "re-seeking it",
+                tp.partition,
+                position,
+                waiting,
+                paused,
+            )
+            consumer.resume_partitions({tp})
+            await consumer.seek(tp, position)
+
+
+def _positions(consumer: Any, topic: str) -> list[tuple[Any, int, int]]:
+    """(tp, next offset to read, high watermark) of each assigned input partition."""
+    out = []
+    for tp in consumer.assignment():
+        if tp.topic != topic:
+            continue
+        high = consumer.highwater(tp)
+        if high is None:
+            continue
+        read = consumer._read_offset.get(tp)  # faust keeps the last offset handed to streams
+        position = read + 1 if read is not None else consumer._committed_offset.get(tp) or 0
+        out.append((tp, int(position), int(high)))
+    return out
+
+
 def _active_partitions(app: faust.App, topic: str) -> set[int]:
     return {tp.partition for tp in app.consumer.assignment() if tp.topic == topic}
 
@@ -118,19 +173,10 @@ def _active_partitions(app: faust.App, topic: str) -> set[int]:
 def _consumer_lag(app: faust.App, topic: str) -> dict[tuple[str, int], int]:
     """High watermark minus the next offset to read, per assigned input partition."""
     try:
-        consumer: Any = app.consumer  # faust's private read/commit offsets are used below
-        assigned = [tp for tp in consumer.assignment() if tp.topic == topic]
+        positions = _positions(app.consumer, topic)
     except Exception:  # not started yet: no partitions, no lag to report
         return {}
-    lag: dict[tuple[str, int], int] = {}
-    for tp in assigned:
-        high = consumer.highwater(tp)
-        if high is None:
-            continue
-        read = consumer._read_offset.get(tp)  # faust keeps the last offset handed to streams
-        position = read + 1 if read is not None else consumer._committed_offset.get(tp) or 0
-        lag[(topic, tp.partition)] = max(int(high) - int(position), 0)
-    return lag
+    return {(topic, tp.partition): max(high - position, 0) for tp, position, high in positions}
 
 
 def _record(message: Any) -> Record:
@@ -184,6 +230,8 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "producer_max_request_size": 8 * 1024 * 1024,
         "consumer_max_fetch_size": 8 * 1024 * 1024,
         "producer_acks": -1,
+        "broker_session_timeout": settings.session_timeout,
+        "broker_heartbeat_interval": min(3.0, settings.session_timeout / 3),
         "autodiscover": False,
         "web_enabled": True,
         "table_cleanup_interval": 3600.0,
