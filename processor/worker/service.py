@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from processor.domain.alerts import Alert
@@ -31,6 +31,8 @@ from processor.worker.rows import decode_head, decode_state, encode_row
 __all__ = ["TICK_HEADER", "Publisher", "Record", "SlaService", "klass_of"]
 
 TICK_HEADER = "sla-tick"
+TICK_BATCH = 1000
+"""Tickets whose alerts one tick publishes together (one wait for the broker's acks)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,9 @@ class SlaService:
         self.census, self.clock, self.max_event_bytes = census, clock, max_event_bytes
         self.index = DeadlineIndex()
         self.last_tick: dict[int, datetime] = {}
+        self.backfill_quiet = timedelta(seconds=2)
+        self._flow: dict[int, tuple[datetime, datetime]] = {}
+        """partition -> (newest occurred_at read, wall-clock time of the last event read)"""
 
     async def on_record(self, record: Record) -> None:
         tick = _tick_time(record)
@@ -106,19 +111,44 @@ class SlaService:
             await self.publisher.dead_letter(record, exc.reason, exc.message)
             return
         now = self.clock()
+        self._note_flow(record.partition, event.occurred_at, now)
         self.metrics.events.labels(event.type).inc()
         self.metrics.event_lag.observe(max((now - event.occurred_at).total_seconds(), 0.0))
         state, out = self.machine.apply(self._load(event.ticket_id), event, now, horizon=now)
         await self._settle(record.partition, state, out)
 
+    def _note_flow(self, partition: int, occurred_at: datetime, now: datetime) -> None:
+        newest = self._flow.get(partition, (occurred_at, now))[0]
+        self._flow[partition] = (max(newest, occurred_at), now)
+
+    def watermark(self, partition: int, tick: datetime) -> datetime:
+        """How far a tick may raise alerts on `partition`: its wall-clock time, except while
+        events are still flowing in that are older than it (a backlog or a backfill): then
+        the newest event time read, as `replay` would, so that a response further down the
+        log is read before the breach it prevents."""
+        flow = self._flow.get(partition)
+        if flow is None or self.clock() - flow[1] >= self.backfill_quiet:
+            return tick
+        return min(tick, flow[0])
+
     async def on_tick(self, partition: int, at: datetime) -> None:
+        at = self.watermark(partition, at)
         self.last_tick[partition] = at
-        for ticket_id in self.index.pop_due(partition, at):
+        due = self.index.pop_due(partition, at)
+        for start in range(0, len(due), TICK_BATCH):
+            await self._tick_batch(partition, at, due[start : start + TICK_BATCH])
+
+    async def _tick_batch(self, partition: int, at: datetime, ticket_ids: list[str]) -> None:
+        """Raise what is due for these tickets: one publish (one wait for acks) for all."""
+        now = self.clock()
+        settled: list[tuple[TicketState, Outcome]] = []
+        for ticket_id in ticket_ids:
             state = self._load(ticket_id)
-            if state is None:
-                continue
-            out = self.machine.due(state, at, self.clock())
-            await self._settle(partition, state, out)
+            if state is not None:
+                settled.append((state, self.machine.due(state, at, now)))
+        await self._publish([a for _, out in settled for a in out.alerts])
+        for state, out in settled:
+            self._store(partition, state, out)
 
     def rebuild(self, rows: Iterable[tuple[str | bytes, bytes]], active: set[int]) -> int:
         """Re-derive the deadline index and census from the table; returns tickets indexed."""
@@ -140,11 +170,18 @@ class SlaService:
         return None if row is None else decode_state(row)
 
     async def _settle(self, partition: int, state: TicketState, out: Outcome) -> None:
-        if out.alerts:
+        await self._publish(out.alerts)
+        self._store(partition, state, out)
+
+    async def _publish(self, raised: list[Alert]) -> None:
+        """Publish stamped with the wall clock; returns once the broker acked every one."""
+        if raised:
             now = self.clock()
-            alerts = [a.with_emitted_at(now) for a in out.alerts]
+            alerts = [a.with_emitted_at(now) for a in raised]
             await self.publisher.alerts(alerts)  # acked before the state records them as sent
             self._count_alerts(alerts, now)
+
+    def _store(self, partition: int, state: TicketState, out: Outcome) -> None:
         self._count_outcome(out)
         if out.duplicate:
             return

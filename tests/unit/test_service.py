@@ -96,8 +96,9 @@ async def test_ticks_raise_due_alerts_after_the_ack_and_before_the_store(world: 
 
 
 async def test_a_tick_on_another_partition_raises_nothing(world: Any) -> None:
-    service, recorder, _clock, _ = world
+    service, recorder, clock, _ = world
     await service.on_record(rec(created(), partition=2))
+    clock.now = T0 + timedelta(hours=1)
     await service.on_record(tick(T0 + timedelta(hours=1), partition=1))
     assert recorder.sent == []
     await service.on_record(tick(T0 + timedelta(hours=1), partition=2))
@@ -114,11 +115,12 @@ async def test_invalid_input_goes_to_the_dlq_and_is_counted(world: Any) -> None:
 
 
 async def test_rebuild_restores_index_and_gauges_from_table_rows(world: Any) -> None:
-    service, recorder, _clock, registry = world
+    service, recorder, clock, registry = world
     await service.on_record(rec(created("T1"), partition=0))
     await service.on_record(rec(created("T2"), partition=1))
     rows = list(service.table.items())
     service.rebuild(rows, active={1})
+    clock.now = T0 + timedelta(hours=1)
     assert registry.get_sample_value("sla_open_tickets", {"tier": "gold", "priority": "1"}) == 1
     await service.on_record(tick(T0 + timedelta(hours=1), partition=0))
     assert recorder.sent == []  # partition 0 is not ours any more
@@ -127,7 +129,7 @@ async def test_rebuild_restores_index_and_gauges_from_table_rows(world: Any) -> 
 
 
 async def test_finished_ticket_is_deleted_after_the_retention(world: Any) -> None:
-    service, _, _clock, registry = world
+    service, _, clock, registry = world
     await service.on_record(rec(created()))
     responded = {
         "type": "ticket.agent_responded",
@@ -149,6 +151,30 @@ async def test_finished_ticket_is_deleted_after_the_retention(world: Any) -> Non
         == 300
     )
     assert "T1" in service.table  # tombstone: a late duplicate cannot re-open it
+    clock.now = T0 + timedelta(days=7, minutes=6)
     await service.on_record(tick(T0 + timedelta(days=7, minutes=6)))
     assert "T1" not in service.table
     assert len(service.index) == 0
+
+
+async def test_while_old_events_flow_in_a_tick_only_raises_up_to_their_event_time(
+    world: Any,
+) -> None:
+    # A backfill: the creation (09:00) and, further down the log, the response (09:20) of a
+    # gold P1 ticket are read a moment apart, with a wall-clock tick (10:00) in between.
+    service, recorder, clock, _ = world
+    clock.now = T0 + timedelta(hours=1)
+    await service.on_record(rec(created()))
+    await service.on_record(tick(clock.now))
+    assert recorder.sent == []  # held at 09:00, the newest event time read
+    responded = {
+        "type": "ticket.agent_responded",
+        "event_id": "r",
+        "ticket_id": "T1",
+        "occurred_at": "2026-01-05T09:20:00Z",
+    }
+    await service.on_record(rec(responded))
+    clock.now += timedelta(seconds=3)  # the partition goes quiet: wall-clock ticks again
+    await service.on_record(tick(clock.now))
+    # 75% (09:22:30) was never due: the response came first, as in replay.
+    assert recorder.sent == []
