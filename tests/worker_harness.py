@@ -19,7 +19,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -148,12 +148,18 @@ async def produce(
     topic: str,
     events: list[dict[str, Any] | bytes],
     keys: list[bytes | None] | None = None,
-) -> None:
-    """Produce events (dicts are JSON-encoded, keyed by ticket_id) and wait for the acks."""
+) -> dict[int, int]:
+    """Produce events (dicts are JSON-encoded, keyed by ticket_id) and wait for the acks.
+
+    Returns the offset of the last record written to each partition."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", max_request_size=8 * 1024 * 1024
+        bootstrap_servers=bootstrap,
+        acks="all",
+        max_request_size=8 * 1024 * 1024,
+        linger_ms=5,
     )
     await producer.start()
+    acks = []
     try:
         for i, event in enumerate(events):
             if isinstance(event, dict):
@@ -162,10 +168,42 @@ async def produce(
                 value, key = event, None
             if keys is not None:
                 key = keys[i]
-            await producer.send(topic, value, key=key)
+            acks.append(await producer.send(topic, value, key=key))
         await producer.flush()
+        last: dict[int, int] = {}
+        for meta in await asyncio.gather(*acks):
+            last[meta.partition] = max(last.get(meta.partition, -1), meta.offset)
+        return last
     finally:
         await producer.stop()
+
+
+async def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """The consumer group's committed offsets (next offset to read) on `topic`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+
+
+def wait_committed(
+    bootstrap: str, group: str, topic: str, last: dict[int, int], timeout: float = 240.0
+) -> None:
+    """Until the group has committed past `last` (partition -> offset) on every partition."""
+    deadline = time.monotonic() + timeout
+    done: dict[int, int] = {}
+    while time.monotonic() < deadline:
+        try:
+            done = asyncio.run(committed(bootstrap, group, topic))
+        except Exception:  # group coordinator moving during a broker restart: ask again
+            done = {}
+        if all(done.get(p, -1) > off for p, off in last.items()):
+            return
+        time.sleep(1)
+    raise AssertionError(f"group {group} committed {done}, needs past {last} ({timeout}s)")
 
 
 async def read_all(
@@ -217,3 +255,30 @@ async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
 
 def alerts_of(records: list[Any]) -> list[dict[str, Any]]:
     return [json.loads(r.value) for r in records]
+
+
+def wait_caught_up(worker: WorkerProcess, partitions: int, timeout: float = 240.0) -> None:
+    """Until `worker` owns all `partitions` input partitions and has read all but the newest
+    tick records of each (its `sla_consumer_lag_records`), three polls in a row."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    deadline = time.monotonic() + timeout
+    streak, lags = 0, {}
+    while time.monotonic() < deadline:
+        status, body = worker.get("/metrics")
+        lags = (
+            {
+                s.labels["partition"]: s.value
+                for family in text_string_to_metric_families(body.decode())
+                for s in family.samples
+                if s.name == "sla_consumer_lag_records"
+            }
+            if status == 200
+            else {}
+        )
+        caught_up = len(lags) == partitions and all(v <= 2 for v in lags.values())
+        streak = streak + 1 if caught_up else 0
+        if streak >= 3:
+            return
+        time.sleep(1)
+    raise AssertionError(f"not caught up after {timeout}s: lag {lags}\n{worker.tail()}")

@@ -1,0 +1,121 @@
+"""Crashes, broker restarts and rebalances: no alert lost, none invented, duplicates counted.
+
+Every scenario: ~50,000 (crashes) or ~20,000 simulator records, all dated in the past, loaded into
+a fresh input topic; the expected alerts come from `replay` of the same records (see
+chaos_helpers). Run with `make test-chaos`; `-s` shows the counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chaos_helpers import judge, scenario, utcnow
+from worker_harness import (
+    Topics,
+    WorkerProcess,
+    alerts_of,
+    create_topics,
+    produce,
+    read_all,
+    wait_caught_up,
+)
+
+from processor.localkafka import LocalKafka
+
+pytestmark = [pytest.mark.chaos, pytest.mark.integration]
+
+
+@pytest.fixture
+def topics(unique_name: Any, kafka_bootstrap: str) -> Topics:
+    t = Topics(unique_name("ev"), unique_name("al"), unique_name("dlq"), unique_name("app"))
+    asyncio.run(create_topics(kafka_bootstrap, t))
+    return t
+
+
+def _finish(bootstrap: str, topics: Topics, values: list[bytes], name: str) -> None:
+    time.sleep(3)  # a few ticks after the catch-up raise what is due now
+    end = utcnow()
+    got = alerts_of(asyncio.run(read_all(bootstrap, topics.alerts, idle=3, timeout=120)))
+    verdict = judge(values, got, end)
+    print("\n" + verdict.line(name))
+    assert not verdict.missing, f"{len(verdict.missing)} expected alerts never arrived"
+    assert not verdict.unexpected, f"{len(verdict.unexpected)} alerts replay does not expect"
+    assert verdict.required > 100  # the scenario really exercised the timers
+
+
+def test_kill_9_five_times_during_50k_events(
+    kafka_bootstrap: str, topics: Topics, tmp_path: Path
+) -> None:
+    values, keys = scenario(seed=81, events=50_000, now=utcnow())
+    asyncio.run(produce(kafka_bootstrap, topics.events, values, keys))
+    rng = random.Random(5)
+    worker = WorkerProcess(kafka_bootstrap, topics, tmp_path / "w").start()
+    try:
+        for _ in range(5):
+            worker.wait_ready()
+            time.sleep(rng.uniform(0.5, 6.0))
+            worker.kill()
+            worker.start()
+        worker.wait_ready()
+        wait_caught_up(worker, topics.partitions)
+        _finish(kafka_bootstrap, topics, values, "kill -9 x5")
+    finally:
+        worker.stop()
+
+
+def test_broker_restart_mid_run(tmp_path: Path, unique_name: Any) -> None:
+    from worker_harness import free_port
+
+    kafka = LocalKafka(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "k")
+    kafka.start(timeout=120)
+    worker = None
+    try:
+        bootstrap = kafka.bootstrap
+        topics = Topics(
+            unique_name("ev"), unique_name("al"), unique_name("dlq"), unique_name("app")
+        )
+        asyncio.run(create_topics(bootstrap, topics))
+        values, keys = scenario(seed=82, events=20_000, now=utcnow())
+        asyncio.run(produce(bootstrap, topics.events, values, keys))
+        worker = WorkerProcess(bootstrap, topics, tmp_path / "w").start()
+        worker.wait_ready()
+        time.sleep(2)
+        kafka.stop()
+        time.sleep(5)
+        kafka.start(timeout=120)
+        worker.wait_ready()
+        wait_caught_up(worker, topics.partitions)
+        assert worker.proc is not None and worker.proc.poll() is None, worker.tail()
+        worker.wait_ready()
+        _finish(bootstrap, topics, values, "broker restart")
+    finally:
+        if worker is not None:
+            worker.stop()
+        kafka.stop()
+
+
+def test_rebalance_add_a_worker_then_remove_the_first(
+    kafka_bootstrap: str, topics: Topics, tmp_path: Path
+) -> None:
+    values, keys = scenario(seed=83, events=20_000, now=utcnow())
+    first = WorkerProcess(kafka_bootstrap, topics, tmp_path / "a").start()
+    second = WorkerProcess(kafka_bootstrap, topics, tmp_path / "b")
+    try:
+        first.wait_ready()
+        asyncio.run(produce(kafka_bootstrap, topics.events, values, keys))
+        time.sleep(2)
+        second.start()
+        second.wait_ready()
+        time.sleep(3)
+        first.stop()
+        second.wait_ready()
+        wait_caught_up(second, topics.partitions)
+        _finish(kafka_bootstrap, topics, values, "rebalance")
+    finally:
+        first.stop()
+        second.stop()
