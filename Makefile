@@ -16,7 +16,7 @@ DEMO_ARGS ?=
 BENCH_ARGS ?=
 LOCALKAFKA := $(PY) -m processor.localkafka
 
-.PHONY: help setup system-deps test test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run
+.PHONY: help setup system-deps test test-chaos test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run
 
 help: ## List the targets with one-line descriptions
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,9 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 test: setup ## Run unit + integration tests (Kafka is started by tests/conftest.py unless KAFKA_BOOTSTRAP_SERVERS is set)
 	@$(VENV)/bin/pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "error: pytest collected no tests (exit 5)" >&2; exit $$rc; }
+
+test-chaos: setup ## Only the reliability scenarios (crashes, broker restart, rebalance, hostile input, SASL_SSL)
+	$(VENV)/bin/pytest tests/chaos -m chaos -s $(PYTEST_ARGS)
 
 test-unit: setup ## Run the unit tests only (no broker)
 	$(VENV)/bin/pytest tests/unit -m 'not integration' $(PYTEST_ARGS)
