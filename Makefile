@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PY) -m pip install -q --disable-pip-version-check $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev]'
 	@touch $@
 
-test: setup ## Run unit + integration tests (Kafka is started by tests/conftest.py unless KAFKA_BOOTSTRAP_SERVERS is set)
+test: setup ## Run the whole suite: unit, integration and chaos tests (Kafka is started by tests/conftest.py unless KAFKA_BOOTSTRAP_SERVERS is set)
 	@$(VENV)/bin/pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "error: pytest collected no tests (exit 5)" >&2; exit $$rc; }
 
 test-chaos: setup ## Only the reliability scenarios (crashes, broker restart, rebalance, hostile input, SASL_SSL)
