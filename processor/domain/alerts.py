@@ -7,6 +7,7 @@ can dedupe on it. `sla.resolved` has one identity per (ticket, metric).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Literal
@@ -20,11 +21,12 @@ __all__ = ["Alert", "AlertType", "alert_id", "format_instant"]
 AlertType = Literal["sla.near_breach", "sla.breached", "sla.resolved"]
 
 _NAMESPACE = uuid.UUID("5f0c1d2e-8a4b-4c36-9d57-2b1e6f3a9c40")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 
 def format_instant(at: datetime) -> str:
     """RFC 3339 in UTC with a `Z`, seconds precision unless there are microseconds."""
-    utc = at.astimezone(UTC)
+    utc = at if at.tzinfo is UTC else at.astimezone(UTC)
     text = utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds")
     return text.replace("+00:00", "Z")
 
@@ -38,7 +40,16 @@ def alert_id(
     else:
         assert deadline is not None
         key = f"{ticket_id}\x1f{metric}\x1f{format_instant(deadline)}\x1f{threshold:.4f}"
-    return str(uuid.uuid5(_NAMESPACE, key))
+    return _uuid5(key)
+
+
+def _uuid5(name: str) -> str:
+    """`str(uuid.uuid5(_NAMESPACE, name))` without building a `UUID` object."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Alert(BaseModel):

@@ -17,10 +17,11 @@ Time rules:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from processor.domain.alerts import Alert, alert_id, format_instant
+from processor.domain.calendar import BusinessCalendar
 from processor.domain.events import (
     AgentResponded,
     Event,
@@ -30,7 +31,7 @@ from processor.domain.events import (
     Tier,
     parse_event,
 )
-from processor.domain.policy import Policy
+from processor.domain.policy import Policy, Threshold
 from processor.domain.state import TicketState
 
 __all__ = ["Outcome", "SlaMachine", "StopRecord"]
@@ -67,6 +68,8 @@ class SlaMachine:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._retention = policy.pending_event_retention
+        self._thresholds: dict[timedelta, list[Threshold]] = {}
+        self._calendars: dict[tuple[str, str], BusinessCalendar] = {}
 
     def apply(
         self,
@@ -116,8 +119,11 @@ class SlaMachine:
     def next_due(self, state: TicketState) -> datetime | None:
         """The earliest instant at which `due` would change something, or None."""
         if state.phase == "open":
+            if not state.sent:
+                return state.thresholds[0][1] if state.thresholds else None
+            current = format_instant(_deadline(state))
             for fraction, at in state.thresholds:
-                if not state.is_sent(_deadline(state), fraction):
+                if (current, fraction) not in state.sent:
                     return at
             return None
         if state.phase == "pending":
@@ -187,13 +193,27 @@ class SlaMachine:
         assert state.origin is not None
         tier = _tier(state)
         target = self.policy.target(tier, state.priority)
-        calendar = self.policy.calendar(tier, state.timezone)
+        calendar = self._calendar(tier, state.timezone)
         state.target_seconds = int(target.total_seconds())
         state.deadline = calendar.add(state.origin, target)
         state.thresholds = [
             (t.fraction, calendar.add(state.origin, t.elapsed))
-            for t in self.policy.thresholds_for(target)
+            for t in self._thresholds_for(target)
         ]
+
+    def _calendar(self, tier: Tier, tz: str) -> BusinessCalendar:
+        """`Policy.calendar`, looked up once per (tier, zone) (the policy is immutable)."""
+        found = self._calendars.get((tier, tz))
+        if found is None:
+            found = self._calendars[(tier, tz)] = self.policy.calendar(tier, tz)
+        return found
+
+    def _thresholds_for(self, target: timedelta) -> list[Threshold]:
+        """`Policy.thresholds_for`, computed once per target (the policy is immutable)."""
+        found = self._thresholds.get(target)
+        if found is None:
+            found = self._thresholds[target] = self.policy.thresholds_for(target)
+        return found
 
     def _stop(
         self, state: TicketState, at: datetime, reason: str, now: datetime, out: Outcome
@@ -201,7 +221,7 @@ class SlaMachine:
         assert state.created_at is not None
         stop = max(at, state.created_at)  # a response logged before creation counts as zero
         deadline = _deadline(state)
-        calendar = self.policy.calendar(_tier(state), state.timezone)
+        calendar = self._calendar(_tier(state), state.timezone)
         elapsed = calendar.between(state.created_at, stop)
         state.phase, state.stopped_at, state.stop_reason = "stopped", stop, reason
         state.met = stop <= deadline
@@ -225,14 +245,16 @@ class SlaMachine:
         inclusive: bool = False,
     ) -> None:
         deadline = _deadline(state)
+        current: str | None = None  # the deadline in RFC 3339, formatted once when needed
         for fraction, at in state.thresholds:
             if not _passed(at, watermark, inclusive):
                 break
-            if state.is_sent(deadline, fraction):
+            current = current or format_instant(deadline)
+            if (current, fraction) in state.sent:
                 continue
             kind = "sla.breached" if fraction >= 1.0 else "sla.near_breach"
             out.alerts.append(self._alert(state, kind, fraction, at, now))
-            state.sent.append((format_instant(deadline), fraction))
+            state.sent.append((current, fraction))
 
     def _alert(
         self,

@@ -61,7 +61,8 @@ class TicketState:
             del self.seen[: len(self.seen) - MAX_SEEN_IDS]
 
     def is_sent(self, deadline: datetime, threshold: float) -> bool:
-        return (format_instant(deadline), threshold) in self.sent
+        # Most tickets never had an alert: skip formatting the deadline for them.
+        return bool(self.sent) and (format_instant(deadline), threshold) in self.sent
 
     def sent_for_current_deadline(self) -> list[float]:
         """Thresholds already raised against the current deadline."""
