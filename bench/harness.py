@@ -168,7 +168,6 @@ class WorkerProcess:
             SLA_BOOTSTRAP_SERVERS=self.bootstrap,
             SLA_WEB_PORT=str(self.web_port),
             SLA_DATA_DIR=str(self.data_dir),
-            SLA_LOG_LEVEL=env.get("SLA_LOG_LEVEL", "warning"),
         )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:

@@ -154,16 +154,33 @@ def ts(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-async def mass_tick(server: str, topics: Topics, size: int, tag: str) -> dict[str, float]:
-    """`size` tickets whose 75% threshold (gold P1: 22.5 min) is due at one instant D."""
+async def _until_read(worker: WorkerProcess, total: float) -> None:
+    """Wait until the worker's `sla_events_total` reaches `total`."""
+    while True:
+        if (await asyncio.to_thread(worker.metrics)).get("sla_events_total", 0) >= total:
+            return
+        await asyncio.sleep(0.1)
+
+
+async def mass_tick(
+    server: str, topics: Topics, worker: WorkerProcess, size: int, tag: str
+) -> dict[str, float]:
+    """`size` tickets whose 75% threshold (gold P1: 22.5 min) is due at one instant D.
+
+    D is set far enough ahead for the worker to read the `size` events first (checked:
+    `read_before_due_s` must be positive, else the run measured event intake, not the tick).
+    """
     reader = AlertReader(server, topics)
     await reader.start()
     try:
-        lead = 6.0 + size / 1000  # the worker must have read the events before D
+        before = (await asyncio.to_thread(worker.metrics)).get("sla_events_total", 0)
+        lead = 10.0 + size / 500
         due = datetime.now(UTC) + timedelta(seconds=lead)
         at = due - timedelta(minutes=22.5)
         items = [(f"{tag}-{i}".encode(), created(f"{tag}-{i}", at, "gold", 1)) for i in range(size)]
         await load(server, topics.events, items)
+        await _until_read(worker, before + size)
+        read = time.time()
         mine = tag + "-"
         got = await reader.wait_for(
             lambda a: a["ticket_id"].startswith(mine), size, timeout=lead + 120
@@ -173,6 +190,7 @@ async def mass_tick(server: str, topics: Topics, size: int, tag: str) -> dict[st
     emitted = sorted(ts(a["emitted_at"]) for a in got)
     return {
         "alerts": len(got),
+        "read_before_due_s": round(due.timestamp() - read, 2),
         "last_minus_due_s": round(emitted[-1] - due.timestamp(), 3),
         "first_minus_due_s": round(emitted[0] - due.timestamp(), 3),
         "spread_s": round(emitted[-1] - emitted[0], 3),
@@ -330,7 +348,7 @@ def main() -> None:
             )
             ticks = []
             for run in range(args.runs):
-                result = asyncio.run(mass_tick(server, topics, args.mass, f"M{run}"))
+                result = asyncio.run(mass_tick(server, topics, worker, args.mass, f"M{run}"))
                 ticks.append(result)
                 emit(
                     {
