@@ -14,12 +14,16 @@ from processor.domain.state import TicketState
 
 __all__ = ["decode_head", "decode_state", "encode_row"]
 
+# One encoder/decoder for all rows: `json.dumps` with arguments builds a new encoder per call.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_decode = json.JSONDecoder().decode
+
 
 def encode_row(
     partition: int, next_due: datetime | None, klass: str | None, state: TicketState
 ) -> bytes:
     due = "-" if next_due is None else next_due.isoformat()
-    body = json.dumps(state.to_dict(), separators=(",", ":"))
+    body = _encode(state.to_dict())
     return f"{partition} {due} {klass or '-'} {body}".encode()
 
 
@@ -34,4 +38,4 @@ def decode_head(row: bytes) -> tuple[int, datetime | None, str | None]:
 
 
 def decode_state(row: bytes) -> TicketState:
-    return TicketState.from_dict(json.loads(row.split(b" ", 3)[3]))
+    return TicketState.from_dict(_decode(row.split(b" ", 3)[3].decode()))
