@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -11,7 +12,8 @@ from pathlib import Path
 from .broker import LocalKafka
 from .diagnose import tail_text
 from .errors import LocalKafkaError
-from .settings import KAFKA_VERSION
+from .security import SaslSslConfig, ScramUser, ensure_tls_material, sasl_ssl
+from .settings import KAFKA_VERSION, check_port_number, resolve
 
 EXIT_STOPPED = 3  # like LSB init scripts: "status" of a service that is not running
 
@@ -30,13 +32,54 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=90.0, help="start: seconds to wait")
     parser.add_argument("--follow", "-f", action="store_true", help="logs: keep following")
     parser.add_argument("--lines", "-n", type=int, default=100, help="logs: lines to show")
+    secure = parser.add_argument_group(
+        "SASL_SSL (start)",
+        "an extra SASL_SSL listener with SCRAM-SHA-512 and a self-signed CA (<data dir>/tls/ca.pem"
+        " for clients); the SCRAM user is created when the data dir is first formatted",
+    )
+    secure.add_argument("--sasl-ssl-port", type=int, help="port of the SASL_SSL listener")
+    secure.add_argument("--scram-user", help="SCRAM-SHA-512 user to create")
+    secure.add_argument(
+        "--scram-password-env",
+        metavar="VAR",
+        help="name of the environment variable that holds the user's password",
+    )
     return parser
+
+
+def _security(args: argparse.Namespace) -> SaslSslConfig | None:
+    """The SASL_SSL listener for ``start --sasl-ssl-port`` (None without it)."""
+    wanted = (args.sasl_ssl_port, args.scram_user, args.scram_password_env)
+    if all(value is None for value in wanted):
+        return None
+    if args.command != "start" or None in wanted:
+        raise ValueError(
+            "--sasl-ssl-port, --scram-user and --scram-password-env go together, with start"
+        )
+    check_port_number(args.sasl_ssl_port, "SASL_SSL port")
+    password = os.environ.get(args.scram_password_env)
+    if not password:  # the password is only ever read from the environment, never printed
+        raise ValueError(
+            f"environment variable {args.scram_password_env} (the SCRAM password of "
+            f"{args.scram_user!r}) is not set or empty"
+        )
+    user = ScramUser(args.scram_user, password)
+    _, _, data_dir = resolve(args.port, args.controller_port, args.data_dir)
+    return sasl_ssl(ensure_tls_material(data_dir), args.sasl_ssl_port, [user])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        kafka = LocalKafka(args.port, args.controller_port, args.data_dir)
+        args.security = security = _security(args)
+        kafka = LocalKafka(
+            args.port,
+            args.controller_port,
+            args.data_dir,
+            extra_listeners=[security.listener] if security else [],
+            extra_properties=security.properties if security else None,
+            extra_format_args=security.format_args if security else (),
+        )
         handler = {"start": _start, "stop": _stop, "status": _status, "logs": _logs}
         return handler[args.command](kafka, args)
     except (LocalKafkaError, ValueError) as exc:
@@ -53,6 +96,7 @@ def _note_stale(kafka: LocalKafka, stale: int | None) -> None:
 
 def _start(kafka: LocalKafka, args: argparse.Namespace) -> int:
     began = time.monotonic()
+    formatted_before = kafka.paths.meta_properties.is_file()
     started = kafka.start(timeout=args.timeout)
     status = kafka.status()
     if not started:
@@ -62,6 +106,17 @@ def _start(kafka: LocalKafka, args: argparse.Namespace) -> int:
         f"Kafka {KAFKA_VERSION} ready at {status.bootstrap} (pid {status.pid}) after "
         f"{time.monotonic() - began:.1f} s; log: {status.log_file}"
     )
+    security: SaslSslConfig | None = getattr(args, "security", None)
+    if security is not None:
+        print(
+            f"SASL_SSL (SCRAM-SHA-512) at {security.bootstrap}; CA for clients: {security.cafile}"
+        )
+        if formatted_before:
+            print(
+                f"note: {kafka.paths.data_dir} was formatted before, so SCRAM user "
+                f"{args.scram_user!r} was not (re)created: existing SCRAM users stay as they "
+                "were (use a new --data-dir to create it)"
+            )
     return 0
 
 
