@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    UnsupportedSaslMechanismError,
+)
 
 from processor.settings import Settings, kafka_client_kwargs
 from processor.topicspec import TopicSpec, topic_specs
@@ -15,16 +25,71 @@ class AdminError(RuntimeError):
     """A readable reason why the topics could not be checked or created."""
 
 
+class _ConnectErrors(logging.Filter):
+    """Keeps the per-host errors aiokafka logs while bootstrapping (instead of printing them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[BaseException] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.levelno >= logging.ERROR and args and isinstance(args[-1], BaseException):
+            self.errors.append(args[-1])
+            return False
+        return True
+
+
+@contextmanager
+def _connect_errors() -> Iterator[_ConnectErrors]:
+    logger = logging.getLogger("aiokafka")  # aiokafka.client logs under this name
+    errors = _ConnectErrors()
+    logger.addFilter(errors)
+    try:
+        yield errors
+    finally:
+        logger.removeFilter(errors)
+
+
+def _reason(settings: Settings, exc: BaseException, causes: list[BaseException]) -> str:
+    """One line on why the connection failed; never includes the password."""
+    where = f"Kafka at {settings.bootstrap_servers} ({settings.security_protocol})"
+    for cause in causes:
+        if isinstance(cause, SaslAuthenticationFailed):
+            return (
+                f"authentication failed for user {settings.sasl_username!r} "
+                f"({settings.sasl_mechanism}) on {where}: check SLA_SASL_USERNAME and "
+                "SLA_SASL_PASSWORD"
+            )
+        if isinstance(cause, UnsupportedSaslMechanismError):
+            return (
+                f"SASL mechanism {settings.sasl_mechanism} is not enabled on {where}: "
+                "check SLA_SASL_MECHANISM"
+            )
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (
+                f"TLS certificate of {where} is not trusted ({cause.verify_message}): "
+                "check SLA_SSL_CAFILE"
+            )
+        if isinstance(cause, ssl.SSLError):
+            return (
+                f"TLS handshake with {where} failed ({cause.reason}): check SLA_SECURITY_PROTOCOL"
+            )
+    detail = causes[-1] if causes else exc
+    text = str(detail)
+    if type(detail).__name__ not in text:
+        text = f"{type(detail).__name__}: {text}"
+    return f"cannot reach {where}: {text}"
+
+
 async def _admin(settings: Settings) -> AIOKafkaAdminClient:
     admin = AIOKafkaAdminClient(request_timeout_ms=15000, **kafka_client_kwargs(settings))
-    try:
-        await admin.start()
-    except (KafkaConnectionError, KafkaError, OSError) as exc:
-        await admin.close()
-        raise AdminError(
-            f"cannot reach Kafka at {settings.bootstrap_servers} "
-            f"({settings.security_protocol}): {exc}"
-        ) from None
+    with _connect_errors() as seen:
+        try:
+            await admin.start()
+        except (KafkaConnectionError, KafkaError, OSError) as exc:
+            await admin.close()
+            raise AdminError(_reason(settings, exc, seen.errors)) from None
     return admin
 
 

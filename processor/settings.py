@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "kafka_client_kwargs"]
@@ -14,7 +15,11 @@ __all__ = ["Settings", "kafka_client_kwargs"]
 class Settings(BaseSettings):
     """Everything a worker needs to know. Every field can be set as `SLA_<FIELD>`."""
 
-    model_config = SettingsConfigDict(env_prefix="SLA_", frozen=True, extra="forbid")
+    # hide_input_in_errors: a failing model check would otherwise print every input value,
+    # SLA_SASL_PASSWORD included, in str(ValidationError).
+    model_config = SettingsConfigDict(
+        env_prefix="SLA_", frozen=True, extra="forbid", hide_input_in_errors=True
+    )
 
     app_id: str = Field("sla-processor", description="Consumer group and changelog prefix.")
     bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap, host:port,...")
@@ -22,7 +27,7 @@ class Settings(BaseSettings):
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
-    ssl_cafile: Path | None = Field(None, description="CA bundle to verify the brokers (SSL).")
+    ssl_cafile: FilePath | None = Field(None, description="CA bundle to verify the brokers (SSL).")
 
     events_topic: str = "helpdesk.ticket-events"
     alerts_topic: str = "sla.alerts"
@@ -62,6 +67,16 @@ class Settings(BaseSettings):
         64 * 1024, ge=1024, le=4 * 1024 * 1024, description="Larger events go to the DLQ."
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("ssl_cafile")
+    @classmethod
+    def _check_cafile(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                ssl.create_default_context(cafile=str(value))
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"{value} is not a readable PEM CA bundle ({exc})") from None
+        return value
 
     @model_validator(mode="after")
     def _check_security(self) -> Settings:
