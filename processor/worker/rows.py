@@ -8,6 +8,7 @@ and parses the JSON of no ticket.
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 
 from processor.domain.state import TicketState
@@ -33,7 +34,7 @@ def decode_head(row: bytes) -> tuple[int, datetime | None, str | None]:
     return (
         int(partition),
         None if due == b"-" else datetime.fromisoformat(due.decode()),
-        None if klass == b"-" else klass.decode(),
+        None if klass == b"-" else sys.intern(klass.decode()),  # one copy per class, not per row
     )
 
 

@@ -14,6 +14,7 @@ so it reads as the whole live algorithm:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -71,7 +72,8 @@ def klass_of(state: TicketState) -> str | None:
         return None
     sent = state.sent_for_current_deadline()
     risk = "breached" if 1.0 in sent else "at_risk" if sent else "ok"
-    return f"{state.tier}:{state.priority}:{risk}"
+    # Interned: the census keeps one per open ticket, and there are only 36 distinct values.
+    return sys.intern(f"{state.tier}:{state.priority}:{risk}")
 
 
 class SlaService:
