@@ -223,9 +223,9 @@ def test_two_workers_one_stops_and_its_tickets_still_alert(
 ) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     events = [
-        created(f"R{i}", now - timedelta(minutes=29, seconds=5), "gold", 1) for i in range(24)
-    ]  # breach 55 s from now, spread over the 4 partitions
-    want = expected(events, now + timedelta(seconds=56))
+        created(f"R{i}", now - timedelta(minutes=28, seconds=45), "gold", 1) for i in range(24)
+    ]  # breach 75 s from now (room for a slow rebalance), spread over the 4 partitions
+    want = expected(events, now + timedelta(seconds=76))
     one = _start(workers, kafka_bootstrap, topics, tmp_path / "w1", SLA_STORE="rocksdb://")
     two = _start(workers, kafka_bootstrap, topics, tmp_path / "w2", SLA_STORE="rocksdb://")
     one.wait_ready()
@@ -233,7 +233,7 @@ def test_two_workers_one_stops_and_its_tickets_still_alert(
     asyncio.run(produce(kafka_bootstrap, topics.events, events))
     asyncio.run(read_all(kafka_bootstrap, topics.alerts, until_count=48, timeout=40))
     two.stop()
-    wait = (now + timedelta(seconds=60) - datetime.now(UTC)).total_seconds()
+    wait = (now + timedelta(seconds=82) - datetime.now(UTC)).total_seconds()
     got = alerts_of(
         asyncio.run(
             read_all(kafka_bootstrap, topics.alerts, until_count=10**6, timeout=max(wait, 5))
