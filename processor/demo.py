@@ -63,7 +63,7 @@ def demo(
     RUN_DIR.mkdir(exist_ok=True)
     stop = _StopFlag()
     with ExitStack() as stack:
-        bootstrap = _broker(stack, settings.bootstrap_servers)
+        bootstrap, own_broker = _broker(stack, settings.bootstrap_servers)
         env = {
             **os.environ,
             "SLA_BOOTSTRAP_SERVERS": bootstrap,
@@ -96,7 +96,7 @@ def demo(
             _Child("simulate", [*sim, *(["--seed", str(seed)] if seed else [])], env)
         )
         _wait(stop, duration, tail)
-        click.echo("\nstopping: simulator, worker" + (", broker" if stack else ""), err=True)
+        click.echo("\nstopping: simulator, worker" + (", broker" if own_broker else ""), err=True)
 
 
 class _StopFlag:
@@ -109,19 +109,21 @@ class _StopFlag:
         self.stopped = True
 
 
-def _broker(stack: ExitStack, configured: str) -> str:
+def _broker(stack: ExitStack, configured: str) -> tuple[str, bool]:
+    """The bootstrap address, and whether this demo started (and so will stop) the broker."""
     if os.environ.get("SLA_BOOTSTRAP_SERVERS"):
         click.echo(f"using Kafka at {configured} (SLA_BOOTSTRAP_SERVERS)", err=True)
-        return configured
+        return configured, False
     from processor.localkafka import LocalKafka
 
     kafka = LocalKafka()
-    if kafka.start():
+    started = kafka.start()
+    if started:
         stack.callback(kafka.stop)
         click.echo(f"started local Kafka at {kafka.bootstrap} (log: {kafka.log_file})", err=True)
     else:
         click.echo(f"using the local Kafka already running at {kafka.bootstrap}", err=True)
-    return kafka.bootstrap
+    return kafka.bootstrap, started
 
 
 def _run_checked(cmd: list[str], env: dict[str, str]) -> None:
