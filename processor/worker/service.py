@@ -91,7 +91,6 @@ class SlaService:
         self.table, self.publisher, self.metrics = table, publisher, metrics
         self.census, self.clock, self.max_event_bytes = census, clock, max_event_bytes
         self.index = DeadlineIndex()
-        self.last_tick: dict[int, datetime] = {}
         self.backfill_quiet = timedelta(seconds=2)
         self._flow: dict[int, tuple[datetime, datetime]] = {}
         """partition -> (newest occurred_at read, wall-clock time of the last event read)"""
@@ -135,7 +134,6 @@ class SlaService:
 
     async def on_tick(self, partition: int, at: datetime) -> None:
         at = self.watermark(partition, at)
-        self.last_tick[partition] = at
         due = self.index.pop_due(partition, at)
         for start in range(0, len(due), TICK_BATCH):
             await self._tick_batch(partition, at, due[start : start + TICK_BATCH])
