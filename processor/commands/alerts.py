@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from processor.commands.options import settings_from, worker_options
-from processor.settings import Settings, kafka_client_kwargs
+from processor.kafka.client import client_kwargs
+from processor.settings import Settings
 
 __all__ = ["alerts", "describe_alert"]
 
@@ -28,7 +29,7 @@ def alerts() -> None:
 @click.option("--from-end", is_flag=True, help="Only alerts published from now on.")
 def alerts_tail(follow: bool, as_json: bool, from_end: bool, **flags: Any) -> None:
     """Print alerts, one readable line each (oldest first; --follow to keep going)."""
-    from processor.kafka_admin import AdminError
+    from processor.kafka.admin import AdminError
 
     settings = settings_from(**flags)
     try:
@@ -41,7 +42,7 @@ def alerts_tail(follow: bool, as_json: bool, from_end: bool, **flags: Any) -> No
 async def _tail(settings: Settings, follow: bool, as_json: bool, from_end: bool) -> None:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from processor.kafka_admin import partition_counts
+    from processor.kafka.admin import partition_counts
 
     count = (await partition_counts(settings, [settings.alerts_topic]))[settings.alerts_topic]
     if count is None:
@@ -49,7 +50,7 @@ async def _tail(settings: Settings, follow: bool, as_json: bool, from_end: bool)
             f"topic {settings.alerts_topic!r} does not exist on {settings.bootstrap_servers} "
             "yet (run `sla-processor topics create`, or start the worker)"
         )
-    consumer = AIOKafkaConsumer(enable_auto_commit=False, **kafka_client_kwargs(settings))
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **client_kwargs(settings))
     await consumer.start()
     try:
         tps = [TopicPartition(settings.alerts_topic, p) for p in range(count)]

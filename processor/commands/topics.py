@@ -22,7 +22,7 @@ def topics() -> None:
 @click.option("--replication-factor", type=int, help="[SLA_REPLICATION_FACTOR]")
 def topics_create(**flags: Any) -> None:
     """Create the input, alerts and DLQ topics (existing ones are left as they are)."""
-    from processor.kafka_admin import AdminError, ensure_topics
+    from processor.kafka.admin import AdminError, ensure_topics
 
     settings = settings_from(**flags)
     try:

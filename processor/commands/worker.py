@@ -32,7 +32,7 @@ def worker(**flags: Any) -> None:
     from faust.worker import Worker
 
     from processor.domain.policy import PolicyError
-    from processor.kafka_admin import AdminError, check_input_partitions, ensure_topics
+    from processor.kafka.admin import AdminError, check_input_partitions, ensure_topics
     from processor.worker.app import create_app
 
     settings = settings_from(**flags)

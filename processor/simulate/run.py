@@ -171,10 +171,11 @@ def _client_kwargs(bootstrap: str) -> dict[str, object]:
     """Connection arguments as the worker's (`SLA_SECURITY_PROTOCOL`, `SLA_SASL_*`, ...)."""
     from pydantic import ValidationError
 
-    from processor.settings import Settings, kafka_client_kwargs
+    from processor.kafka.client import client_kwargs
+    from processor.settings import Settings
 
     try:
-        return kafka_client_kwargs(Settings(bootstrap_servers=bootstrap))
+        return client_kwargs(Settings(bootstrap_servers=bootstrap))
     except ValidationError as exc:
         problems = "; ".join(e["msg"] for e in exc.errors(include_url=False))
         raise click.ClickException(f"invalid SLA_* settings: {problems}") from None

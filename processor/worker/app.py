@@ -6,7 +6,6 @@ Nothing is created at import time; tests build as many apps as they like.
 from __future__ import annotations
 
 import os
-import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from prometheus_client import CollectorRegistry
 
 from processor.domain.policy import TIERS, Policy, load_policy
+from processor.kafka.client import faust_credentials
 from processor.settings import Settings
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
@@ -240,26 +240,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         # slower on failover but exact.
         "table_standby_replicas": 0,
     }
-    credentials = _credentials(settings)
+    credentials = faust_credentials(settings)
     if credentials is not None:
         config["broker_credentials"] = credentials
     return config
-
-
-def _credentials(settings: Settings) -> Any:
-    protocol = settings.security_protocol
-    context = None
-    if protocol in ("SSL", "SASL_SSL"):
-        cafile = str(settings.ssl_cafile) if settings.ssl_cafile else None
-        context = ssl.create_default_context(purpose=ssl.Purpose.SERVER_AUTH, cafile=cafile)
-    if protocol.startswith("SASL"):
-        assert settings.sasl_password is not None
-        return faust.SASLCredentials(
-            username=settings.sasl_username,
-            password=settings.sasl_password.get_secret_value(),
-            mechanism=settings.sasl_mechanism,
-            ssl_context=context,
-        )
-    if context is not None:
-        return faust.SSLCredentials(context)
-    return None
