@@ -34,13 +34,14 @@ def worker(**flags: Any) -> None:
     from processor.domain.policy import PolicyError
     from processor.kafka.admin import AdminError, check_input_partitions, ensure_topics
     from processor.worker.app import create_app
+    from processor.worker.faust_compat import FaustCompatError
 
     settings = settings_from(**flags)
     try:
         sla = create_app(settings)
         asyncio.run(ensure_topics(settings))
         asyncio.run(check_input_partitions(settings))
-    except (PolicyError, AdminError) as exc:
+    except (PolicyError, AdminError, FaustCompatError) as exc:
         raise click.ClickException(str(exc)) from None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     click.echo(
