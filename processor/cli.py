@@ -8,6 +8,7 @@ import click
 from processor import __version__
 from processor.commands.alerts import alerts
 from processor.commands.demo import demo
+from processor.commands.events import events
 from processor.commands.policy import policy
 from processor.commands.replay import replay
 from processor.commands.simulate import simulate
@@ -23,7 +24,7 @@ def cli() -> None:
     """Watch support tickets against their SLA; raise near-breach, breach and resolved alerts."""
 
 
-for _command in (replay, worker, topics, alerts, policy, simulate, demo):
+for _command in (replay, worker, topics, alerts, events, policy, simulate, demo):
     cli.add_command(_command)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 import click
 
+from processor.domain.durations import parse_duration
 from processor.domain.policy import Policy, PolicyError, load_policy
 from processor.replay import BadLine, Replayer, replay_lines
 
@@ -34,6 +35,20 @@ class _Instant(click.ParamType):
         return parsed
 
 
+class _Duration(click.ParamType):
+    """A duration as policies write them: 30s, 5m, 2h, 1d."""
+
+    name = "DURATION"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc))
+
+
 @click.command()
 @click.option(
     "--policy",
@@ -42,20 +57,51 @@ class _Instant(click.ParamType):
     help="Policy YAML (default: the shipped Okta Premier Success matrix).",
 )
 @click.option("--until", type=_Instant(), help="Raise everything due up to this instant.")
+@click.option(
+    "--partitions",
+    type=click.IntRange(1, 100_000),
+    help="Wait for this many partitions (lines' `partition` field): every ticket is then "
+    "judged by the slowest one. Without it each partition's tickets follow that partition.",
+)
+@click.option(
+    "--lateness",
+    type=_Duration(),
+    default="0s",
+    show_default=True,
+    help="Hold the watermark this far behind the newest event time (e.g. 5m).",
+)
+@click.option(
+    "--max-skew",
+    type=_Duration(),
+    default="1d",
+    show_default=True,
+    help="A lone event further ahead than this does not move the watermark (an outlier).",
+)
 @click.option("--strict", is_flag=True, help="Exit non-zero if any input line is invalid.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary or progress on stderr.")
 @click.argument("source", type=click.File("rb"), default="-")
 def replay(
-    policy_file: str | None, until: datetime | None, strict: bool, quiet: bool, source: BinaryIO
+    policy_file: str | None,
+    until: datetime | None,
+    partitions: int | None,
+    lateness: timedelta,
+    max_skew: timedelta,
+    strict: bool,
+    quiet: bool,
+    source: BinaryIO,
 ) -> None:
     """Run the SLA core over events (JSON lines, FILE or - for stdin); print alerts as JSON lines.
 
-    Event time drives the clock: an alert for instant X is raised once an event with a later
-    occurred_at has been read, or at --until. Invalid lines are reported on stderr with their
-    line number and reason; the rest is processed. The same input always gives the same output.
+    Event time drives the clock: an alert for instant X is raised once the watermark of its
+    ticket's partition (lines' `partition` field, as `events export` writes them) is past X,
+    at the end of the input, or at --until. Invalid lines and outliers are reported on stderr
+    with their line number and reason; the rest is processed. The same input always gives the
+    same output.
     """
     policy = _load_policy_or_exit(policy_file)
-    replayer = Replayer(policy, until=until)
+    replayer = Replayer(
+        policy, until=until, partitions=partitions, lateness=lateness, max_skew=max_skew
+    )
     bad: list[BadLine] = []
 
     def report(line: BadLine) -> None:

@@ -15,6 +15,7 @@ import faust
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from prometheus_client import CollectorRegistry
 
+from processor.domain.machine import SlaMachine
 from processor.domain.policy import TIERS, Policy, load_policy
 from processor.kafka.client import faust_credentials
 from processor.settings import Settings
@@ -46,7 +47,9 @@ def create_app(
     *,
     clock: Callable[[], datetime] = _utc_now,
     registry: CollectorRegistry | None = None,
+    machine: SlaMachine | None = None,
 ) -> SlaApp:
+    """The worker's Faust app. `machine` replaces the SLA core (tests inject faults with it)."""
     policy = policy or load_policy(settings.policy_file)
     app = faust.App(settings.app_id, **_faust_config(settings))
     check_app(app)
@@ -78,6 +81,7 @@ def create_app(
         census,
         clock,
         settings.max_event_bytes,
+        machine=machine,
     )
     sla = SlaApp(app, service, settings)
     _wire(sla, events, table)
