@@ -48,15 +48,17 @@ async def export_events(
     """Write the events topic's records with `start <= timestamp < end` (Kafka record time)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
+    from processor.kafka.admin import partition_counts
+
     topic = settings.events_topic
+    count = (await partition_counts(settings, [topic]))[topic]
+    if count is None:
+        raise LookupError(f"topic {topic!r} does not exist on {settings.bootstrap_servers}")
     consumer = AIOKafkaConsumer(enable_auto_commit=False, **client_kwargs(settings))
     await consumer.start()
     stats = ExportStats()
     try:
-        partitions = sorted(consumer.partitions_for_topic(topic) or ())
-        if not partitions:
-            raise LookupError(f"topic {topic!r} does not exist on {settings.bootstrap_servers}")
-        tps = [TopicPartition(topic, p) for p in partitions]
+        tps = [TopicPartition(topic, p) for p in range(count)]
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         await _seek(consumer, tps, start)
@@ -78,8 +80,11 @@ async def export_events(
 
 
 async def _seek(consumer: Any, tps: list[Any], start: datetime | None) -> None:
+    # Explicit offsets: a reset to "earliest" (seek_to_beginning) can lose against the reset
+    # to the default policy that `assign` started, and then reads nothing.
     if start is None:
-        await consumer.seek_to_beginning(*tps)
+        for tp, offset in (await consumer.beginning_offsets(tps)).items():
+            consumer.seek(tp, offset)
         return
     found = await consumer.offsets_for_times({tp: int(start.timestamp() * 1000) for tp in tps})
     ends = await consumer.end_offsets(tps)
