@@ -50,9 +50,7 @@ async def _send(bootstrap: str, topic: str, records: list[tuple[Any, ...]]) -> N
                 key, raw = value["ticket_id"].encode(), json.dumps(value).encode()
             else:
                 key, raw = None, value
-            await producer.send_and_wait(
-                topic, raw, key=key, partition=partition, headers=headers
-            )
+            await producer.send_and_wait(topic, raw, key=key, partition=partition, headers=headers)
     finally:
         await producer.stop()
 
