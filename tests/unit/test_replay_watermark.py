@@ -219,3 +219,9 @@ def test_a_bad_partition_field_is_an_invalid_line() -> None:
     assert [(b.line, b.reason) for b in bad] == [(1, "invalid_field")]
     nested = created("T", T0, meta={"partition": "x"})  # not the top-level field
     assert parse_line(nested)[1] == -1
+
+
+def test_until_with_an_offset_stamps_emitted_at_in_utc() -> None:
+    until = datetime.fromisoformat("2026-03-02T10:00:00+01:00")  # 09:00Z
+    alerts, _ = run([created("T", T0)], until=until)
+    assert {a.to_json().split('"emitted_at":')[1] for a in alerts} == {'"2026-03-02T09:00:00Z"}'}
