@@ -1,29 +1,39 @@
-"""Offline replay (DESIGN section 5): the SLA core run in event time over JSON lines.
+"""Offline replay (docs/contract.md, "Offline replay"): the SLA core run in event time over JSON
+lines, through the same `TicketRuntime` as the live worker.
 
-The watermark is the largest `occurred_at` read so far: an alert for instant X is raised once an
-event with `occurred_at > X` has been read (before that event is applied), or at `until`. Ties are
-broken by ticket id, so the same input always gives byte-identical output.
+The watermark is `EventTimeWatermarks`: per partition (a line's `partition` field; lines without
+one form one stream), the newest `occurred_at` read, held back by `lateness`, with a guard
+against lone far-future lines. An alert for instant X is raised once the watermark judging its
+ticket is past X (before the event that moved it is applied); a ticket read behind the watermark
+gets what it is due at once. At the end of the input the watermark is the largest `occurred_at`
+not set aside, or `until` (inclusive). Ties are broken by ticket id, so the same input always
+gives byte-identical output; `emitted_at` is the watermark at which an alert was raised.
 """
 
 from __future__ import annotations
 
-import heapq
+import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from processor.domain.alerts import Alert
+from processor.domain.alerts import Alert, format_instant
 from processor.domain.events import Event, InvalidEvent, parse_event
-from processor.domain.machine import Outcome, SlaMachine
+from processor.domain.machine import SlaMachine
 from processor.domain.policy import Policy
-from processor.domain.state import TicketState
+from processor.runtime import EventTimeWatermarks, MemoryStore, Step, TicketRuntime
+from processor.runtime.watermarks import NO_PARTITION
 
-__all__ = ["BadLine", "ReplayStats", "Replayer", "replay_lines"]
+__all__ = ["BadLine", "ReplayStats", "Replayer", "parse_line", "replay_lines"]
+
+MAX_PARTITION = 1_000_000
+_PARTITION = re.compile(rb'"partition"\s*:')
 
 
 @dataclass(frozen=True, slots=True)
 class BadLine:
-    """An input line that is not a valid event."""
+    """An input line that is not a valid event, or one that was set aside or failed."""
 
     line: int
     reason: str
@@ -41,6 +51,8 @@ class ReplayStats:
     duplicates: int = 0
     after_until: int = 0
     dropped_early: int = 0
+    outliers: int = 0
+    internal_errors: int = 0
     alerts: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -48,91 +60,111 @@ class ReplayStats:
         return (
             f"replay: {self.lines} lines, {self.events} events, {self.invalid} invalid, "
             f"{self.duplicates} duplicates, {self.after_until} after --until, "
-            f"{self.dropped_early} early events dropped; alerts: {kinds}"
+            f"{self.dropped_early} early events dropped, {self.outliers} outliers set aside, "
+            f"{self.internal_errors} internal errors; alerts: {kinds}"
         )
 
 
 class Replayer:
-    """Feeds events through the SLA core in event time and collects alerts in raise order."""
+    """Feeds events through the runtime in event time and collects alerts in raise order."""
 
-    def __init__(self, policy: Policy, until: datetime | None = None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        until: datetime | None = None,
+        *,
+        lateness: timedelta = timedelta(0),
+        max_skew: timedelta = timedelta(days=1),
+        partitions: int | None = None,
+        on_bad: Callable[[BadLine], None] | None = None,
+    ) -> None:
         self.machine = SlaMachine(policy)
-        self.until = until
+        self.store = MemoryStore()
+        self.watermarks = EventTimeWatermarks(
+            lateness=lateness, max_skew=max_skew, partitions=partitions
+        )
+        self.runtime = TicketRuntime(self.machine, self.store, self.watermarks)
+        self.until = None if until is None else until.astimezone(UTC)
         self.stats = ReplayStats()
-        self.watermark: datetime | None = None
-        self._states: dict[str, TicketState] = {}
-        self._scheduled: dict[str, datetime] = {}
-        self._heap: list[tuple[datetime, str]] = []
+        self.on_bad = on_bad
 
-    def feed(self, event: Event) -> list[Alert]:
-        """Apply one event; return the alerts it and the watermark it brings raise."""
+    def feed(self, event: Event, partition: int = NO_PARTITION, line: int = 0) -> list[Alert]:
+        """Apply one event (read on `partition`, from input `line`); return what it raises."""
         if self.until is not None and event.occurred_at > self.until:
             self.stats.after_until += 1
             return []
         self.stats.events += 1
-        alerts: list[Alert] = []
-        if self.watermark is None or event.occurred_at > self.watermark:
-            self.watermark = event.occurred_at
-            self._advance(self.watermark, alerts, inclusive=False)
-        wm = self.watermark
-        state, out = self.machine.apply(self._states.get(event.ticket_id), event, wm)
-        self._states[event.ticket_id] = state
-        self._absorb(state, out, alerts)
-        return alerts
+        return self._absorb(self.runtime.on_event(partition, event, token=line), line)
 
     def finish(self) -> list[Alert]:
-        """At the end of input: with `until`, raise everything due at or before it."""
-        alerts: list[Alert] = []
-        if self.until is not None:
-            self.watermark = self.until
-            self._advance(self.until, alerts, inclusive=True)
-        return alerts
+        """At the end of input: raise what the final watermark (or `until`) makes due."""
+        return self._absorb(self.runtime.finish(self.until), 0)
 
-    def _advance(self, watermark: datetime, alerts: list[Alert], *, inclusive: bool) -> None:
-        heap = self._heap
-        while heap and (heap[0][0] <= watermark if inclusive else heap[0][0] < watermark):
-            at, ticket_id = heapq.heappop(heap)
-            if self._scheduled.get(ticket_id) != at:
-                continue  # superseded by a later schedule
-            del self._scheduled[ticket_id]
-            state = self._states[ticket_id]
-            out = self.machine.due(state, watermark, watermark, inclusive=inclusive)
-            self._absorb(state, out, alerts)
-
-    def _absorb(self, state: TicketState, out: Outcome, alerts: list[Alert]) -> None:
+    def _absorb(self, step: Step, line: int) -> list[Alert]:
+        self.runtime.commit()
         stats = self.stats
-        stats.duplicates += out.duplicate
-        stats.dropped_early += out.dropped
-        for alert in out.alerts:
+        for out in step.outcomes:
+            stats.duplicates += out.duplicate
+            stats.dropped_early += out.dropped
+        for alert in step.alerts:
             stats.alerts[alert.type] = stats.alerts.get(alert.type, 0) + 1
-        alerts.extend(out.alerts)
-        if out.delete:
-            self._states.pop(state.ticket_id, None)
-            self._scheduled.pop(state.ticket_id, None)
-            return
-        nxt = self.machine.next_due(state)
-        if nxt is not None and self._scheduled.get(state.ticket_id) != nxt:
-            self._scheduled[state.ticket_id] = nxt
-            heapq.heappush(self._heap, (nxt, state.ticket_id))
-        elif nxt is None:
-            self._scheduled.pop(state.ticket_id, None)
+        for late in step.set_aside:
+            stats.outliers += 1
+            self.report(
+                BadLine(
+                    late.token,
+                    "outlier",
+                    f"occurred_at {format_instant(late.at)} is more than "
+                    f"{self.watermarks.max_skew} ahead of the rest and no later event confirms "
+                    "it; applied to its own ticket, the watermark ignores it",
+                )
+            )
+        for ticket_id, exc in step.failures:
+            stats.internal_errors += 1
+            self.report(BadLine(line, "internal_error", f"ticket {ticket_id!r}: {_describe(exc)}"))
+        return step.alerts
+
+    def report(self, bad: BadLine) -> None:
+        """Pass a bad, set-aside or failed line to `on_bad`."""
+        if self.on_bad is not None:
+            self.on_bad(bad)
+
+
+def parse_line(line: bytes) -> tuple[Event, int]:
+    """One JSON line: the event and the `partition` it carries (NO_PARTITION if none)."""
+    event = parse_event(line)
+    if _PARTITION.search(line) is None:
+        return event, NO_PARTITION
+    data = json.loads(line)
+    if "partition" not in data:  # the name was inside a nested object or a string
+        return event, NO_PARTITION
+    value = data["partition"]
+    if type(value) is not int or not 0 <= value < MAX_PARTITION:
+        raise InvalidEvent("invalid_field", "partition: must be a whole number >= 0")
+    return event, value
 
 
 def replay_lines(
     lines: Iterable[bytes], replayer: Replayer, on_bad: Callable[[BadLine], None] | None = None
 ) -> Iterator[Alert]:
     """Replay JSON lines; each invalid line is passed to `on_bad`; blank lines are skipped."""
+    if on_bad is not None and replayer.on_bad is None:
+        replayer.on_bad = on_bad
     for number, raw in enumerate(lines, start=1):
         replayer.stats.lines = number
         line = raw.strip()
         if not line:
             continue
         try:
-            event = parse_event(line)
+            event, partition = parse_line(line)
         except InvalidEvent as exc:
             replayer.stats.invalid += 1
-            if on_bad is not None:
-                on_bad(BadLine(number, exc.reason, exc.message))
+            replayer.report(BadLine(number, exc.reason, exc.message))
             continue
-        yield from replayer.feed(event)
+        yield from replayer.feed(event, partition, number)
     yield from replayer.finish()
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:300] + "..."

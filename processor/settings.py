@@ -97,19 +97,7 @@ class Settings(BaseSettings):
 
 
 def kafka_client_kwargs(settings: Settings) -> dict[str, object]:
-    """Connection arguments for aiokafka clients (admin, consumers) from the settings."""
-    import ssl
+    """Kept for existing imports: the builder is `processor.kafka.client.client_kwargs`."""
+    from processor.kafka.client import client_kwargs
 
-    kwargs: dict[str, object] = {
-        "bootstrap_servers": settings.bootstrap_servers,
-        "security_protocol": settings.security_protocol,
-    }
-    if settings.security_protocol in ("SSL", "SASL_SSL"):
-        cafile = str(settings.ssl_cafile) if settings.ssl_cafile else None
-        kwargs["ssl_context"] = ssl.create_default_context(cafile=cafile)
-    if settings.security_protocol.startswith("SASL"):
-        assert settings.sasl_password is not None
-        kwargs["sasl_mechanism"] = settings.sasl_mechanism
-        kwargs["sasl_plain_username"] = settings.sasl_username
-        kwargs["sasl_plain_password"] = settings.sasl_password.get_secret_value()
-    return kwargs
+    return client_kwargs(settings)

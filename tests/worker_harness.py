@@ -59,6 +59,8 @@ class WorkerProcess:
     web_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    argv: list[str] = field(default_factory=lambda: ["-m", "processor", "worker"])
+    """What the child runs after the interpreter (tests may run a worker with a test hook)."""
 
     def start(self) -> WorkerProcess:
         env = {**os.environ, **self.topics.env(), **self.extra_env}
@@ -72,7 +74,7 @@ class WorkerProcess:
         self.log_path = self.data_dir / f"worker-{self.web_port}.log"
         with self.log_path.open("ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "processor", "worker"],
+                [sys.executable, *self.argv],
                 cwd=REPO,
                 env=env,
                 stdout=log,

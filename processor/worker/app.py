@@ -6,7 +6,6 @@ Nothing is created at import time; tests build as many apps as they like.
 from __future__ import annotations
 
 import os
-import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,8 +15,11 @@ import faust
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from prometheus_client import CollectorRegistry
 
+from processor.domain.machine import SlaMachine
 from processor.domain.policy import TIERS, Policy, load_policy
+from processor.kafka.client import faust_credentials
 from processor.settings import Settings
+from processor.worker.faust_compat import check_app, is_paused, positions
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
 from processor.worker.service import TICK_HEADER, Record, SlaService
@@ -45,9 +47,12 @@ def create_app(
     *,
     clock: Callable[[], datetime] = _utc_now,
     registry: CollectorRegistry | None = None,
+    machine: SlaMachine | None = None,
 ) -> SlaApp:
+    """The worker's Faust app. `machine` replaces the SLA core (tests inject faults with it)."""
     policy = policy or load_policy(settings.policy_file)
     app = faust.App(settings.app_id, **_faust_config(settings))
+    check_app(app)
     events = app.topic(
         settings.events_topic,
         key_serializer="raw",
@@ -76,6 +81,7 @@ def create_app(
         census,
         clock,
         settings.max_event_bytes,
+        machine=machine,
     )
     sla = SlaApp(app, service, settings)
     _wire(sla, events, table)
@@ -125,11 +131,11 @@ def _watch_stalls(sla: SlaApp) -> None:
             watch.reset()
             return
         consumer: Any = app.consumer
-        for tp, position, high in _positions(consumer, topic):
+        for tp, position, high in positions(consumer, topic):
             nudges = watch.observe(tp.partition, position, high, time.monotonic())
             if nudges is None:
                 continue
-            waiting, paused = high - position, tp in consumer._paused_partitions
+            waiting, paused = high - position, is_paused(consumer, tp)
             if nudges >= 3:
                 app.log.critical(
                     "input partition %d still stalled at offset %d after %d re-seeks; "
@@ -151,21 +157,6 @@ def _watch_stalls(sla: SlaApp) -> None:
             await consumer.seek(tp, position)
 
 
-def _positions(consumer: Any, topic: str) -> list[tuple[Any, int, int]]:
-    """(tp, next offset to read, high watermark) of each assigned input partition."""
-    out = []
-    for tp in consumer.assignment():
-        if tp.topic != topic:
-            continue
-        high = consumer.highwater(tp)
-        if high is None:
-            continue
-        read = consumer._read_offset.get(tp)  # faust keeps the last offset handed to streams
-        position = read + 1 if read is not None else consumer._committed_offset.get(tp) or 0
-        out.append((tp, int(position), int(high)))
-    return out
-
-
 def _active_partitions(app: faust.App, topic: str) -> set[int]:
     return {tp.partition for tp in app.consumer.assignment() if tp.topic == topic}
 
@@ -173,10 +164,10 @@ def _active_partitions(app: faust.App, topic: str) -> set[int]:
 def _consumer_lag(app: faust.App, topic: str) -> dict[tuple[str, int], int]:
     """High watermark minus the next offset to read, per assigned input partition."""
     try:
-        positions = _positions(app.consumer, topic)
+        found = positions(app.consumer, topic)
     except Exception:  # not started yet: no partitions, no lag to report
         return {}
-    return {(topic, tp.partition): max(high - position, 0) for tp, position, high in positions}
+    return {(topic, tp.partition): max(high - position, 0) for tp, position, high in found}
 
 
 def _record(message: Any) -> Record:
@@ -240,26 +231,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         # slower on failover but exact.
         "table_standby_replicas": 0,
     }
-    credentials = _credentials(settings)
+    credentials = faust_credentials(settings)
     if credentials is not None:
         config["broker_credentials"] = credentials
     return config
-
-
-def _credentials(settings: Settings) -> Any:
-    protocol = settings.security_protocol
-    context = None
-    if protocol in ("SSL", "SASL_SSL"):
-        cafile = str(settings.ssl_cafile) if settings.ssl_cafile else None
-        context = ssl.create_default_context(purpose=ssl.Purpose.SERVER_AUTH, cafile=cafile)
-    if protocol.startswith("SASL"):
-        assert settings.sasl_password is not None
-        return faust.SASLCredentials(
-            username=settings.sasl_username,
-            password=settings.sasl_password.get_secret_value(),
-            mechanism=settings.sasl_mechanism,
-            ssl_context=context,
-        )
-    if context is not None:
-        return faust.SSLCredentials(context)
-    return None

@@ -20,6 +20,9 @@ TIERS = ("basic", "silver", "gold")
 PRIORITIES = ("1", "2", "3", "4")
 FIRST_RESPONSE_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800)
 DELAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+WORKER_DLQ_REASONS = ("bad_tick", "internal_error")
+"""DLQ reasons besides invalid input: a malformed tick record, and any exception the worker
+raised while handling a record (a bug, an overflow)."""
 LAG_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400)
 
 
@@ -171,7 +174,7 @@ class Metrics:
     def _initialise(self, targets: Mapping[tuple[str, int], float]) -> None:
         from processor.domain.events import InvalidEvent
 
-        for reason in InvalidEvent.REASONS:
+        for reason in (*InvalidEvent.REASONS, *WORKER_DLQ_REASONS):
             self.invalid.labels(reason)
         for kind in EVENT_TYPES:
             self.events.labels(kind)

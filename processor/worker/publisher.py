@@ -24,7 +24,9 @@ class KafkaPublisher:
         ]
         await asyncio.gather(*acks)
 
-    async def dead_letter(self, record: Record, reason: str, message: str) -> None:
+    async def dead_letter(
+        self, record: Record, reason: str, message: str, extra: list[tuple[str, bytes]]
+    ) -> None:
         headers = [
             *record.headers,
             ("sla-dlq-reason", reason.encode()),
@@ -32,6 +34,7 @@ class KafkaPublisher:
             ("sla-dlq-topic", record.topic.encode()),
             ("sla-dlq-partition", str(record.partition).encode()),
             ("sla-dlq-offset", str(record.offset).encode()),
+            *extra,
         ]
         ack = await self._dlq.send(
             key=record.key, value=record.value or b"", headers=headers, force=True

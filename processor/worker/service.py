@@ -1,39 +1,57 @@
-"""What the worker does with each record of its input partitions: the glue around the core.
+"""What the worker does with each record of its input partitions: the live driver of the runtime.
 
-Faust-free on purpose: it talks to a mapping (the ticket table) and a `Publisher` (Kafka sends),
-so it reads as the whole live algorithm:
+Faust-free on purpose: it talks to a mapping (the ticket table, through `TableStore`) and a
+`Publisher` (Kafka sends), so it reads as the whole live algorithm:
 
-- an event: decode (invalid -> DLQ), load the ticket, `SlaMachine.apply`, publish the alerts and
-  wait for the broker's ack, then store the new state (at-least-once: a crash can repeat an alert,
-  never lose one);
+- an event: decode (invalid -> DLQ), `TicketRuntime.on_event`, publish the alerts and wait for
+  the broker's ack, then commit the new states (at-least-once: a crash can repeat an alert, never
+  lose one);
 - a tick (a record the worker itself appends to each partition it owns, carrying wall-clock time
-  T): every ticket of that partition with an instant before T is handed to `SlaMachine.due`. A tick
-  is read only after every record before it in the partition, so no alert is raised while unread
-  input that could prevent it sits in the log.
+  T): `TickWatermarks` turns T into the partition's watermark (clamped to the worker's clock,
+  held back while a backlog flows) and the runtime raises what is due before it, a batch of
+  tickets per publish. A tick is read only after every record before it in the partition, so no
+  alert is raised while unread input that could prevent it sits in the log.
+
+No record is lost: whatever a record does that the worker cannot handle (invalid input, a
+malformed tick, an exception anywhere in the core) sends it to the DLQ with a reason, is counted,
+and the worker carries on with the next record.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterable
+import asyncio
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 from processor.domain.alerts import Alert
 from processor.domain.events import InvalidEvent, parse_event
 from processor.domain.machine import Outcome, SlaMachine
 from processor.domain.policy import Policy
-from processor.domain.state import TicketState
-from processor.worker.index import DeadlineIndex
+from processor.runtime import Step, TicketRuntime, TickWatermarks
 from processor.worker.metrics import Metrics, TicketCensus
-from processor.worker.rows import decode_head, decode_state, encode_row
+from processor.worker.table_store import TableStore, TicketTable, klass_of
 
-__all__ = ["TICK_HEADER", "Publisher", "Record", "SlaService", "klass_of"]
+__all__ = [
+    "TICK_HEADER",
+    "Publisher",
+    "Record",
+    "SlaService",
+    "TicketTable",
+    "klass_of",
+    "tick_time",
+]
+
+log = logging.getLogger(__name__)
 
 TICK_HEADER = "sla-tick"
 TICK_BATCH = 1000
 """Tickets whose alerts one tick publishes together (one wait for the broker's acks)."""
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+"""Seconds between attempts to publish while the broker refuses (then 5 s each)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,32 +66,32 @@ class Record:
     headers: list[tuple[str, bytes]]
 
 
-class TicketTable(Protocol):
-    """The ticket table as the service uses it: `ticket_id -> encoded row`."""
-
-    def get(self, key: str, default: bytes | None = None, /) -> bytes | None: ...
-
-    def __setitem__(self, key: str, value: bytes, /) -> None: ...
-
-    def pop(self, key: str, default: bytes | None = None, /) -> bytes | None: ...
-
-
 class Publisher(Protocol):
-    async def alerts(self, alerts: list[Alert]) -> None:
-        """Publish and wait until the broker acknowledged every one."""
+    """What the service sends: alerts (acked before returning) and dead letters."""
 
-    async def dead_letter(self, record: Record, reason: str, message: str) -> None:
-        """Send the original record to the DLQ with the reason in headers."""
+    async def alerts(self, alerts: list[Alert]) -> None: ...
+
+    async def dead_letter(
+        self, record: Record, reason: str, message: str, extra: list[tuple[str, bytes]]
+    ) -> None: ...
 
 
-def klass_of(state: TicketState) -> str | None:
-    """`tier:priority:risk` of an open ticket (risk: ok, at_risk, breached); None otherwise."""
-    if state.phase != "open":
-        return None
-    sent = state.sent_for_current_deadline()
-    risk = "breached" if 1.0 in sent else "at_risk" if sent else "ok"
-    # Interned: the census keeps one per open ticket, and there are only 36 distinct values.
-    return sys.intern(f"{state.tier}:{state.priority}:{risk}")
+class InvalidTick(ValueError):
+    """A tick record whose header is not an RFC 3339 instant."""
+
+
+def tick_time(record: Record) -> datetime | None:
+    """The instant a tick record carries, None for an event; `InvalidTick` if malformed."""
+    for name, value in record.headers:
+        if name == TICK_HEADER:
+            try:
+                at = datetime.fromisoformat(value.decode())
+            except (UnicodeDecodeError, ValueError):
+                raise InvalidTick(f"{TICK_HEADER} header is not a timestamp") from None
+            if at.tzinfo is None:
+                raise InvalidTick(f"{TICK_HEADER} header has no UTC offset")
+            return at.astimezone(UTC)
+    return None
 
 
 class SlaService:
@@ -86,21 +104,31 @@ class SlaService:
         census: TicketCensus,
         clock: Callable[[], datetime],
         max_event_bytes: int,
+        *,
+        machine: SlaMachine | None = None,
     ) -> None:
-        self.machine = SlaMachine(policy)
+        self.machine = machine or SlaMachine(policy)
         self.table, self.publisher, self.metrics = table, publisher, metrics
-        self.census, self.clock, self.max_event_bytes = census, clock, max_event_bytes
-        self.index = DeadlineIndex()
-        self.backfill_quiet = timedelta(seconds=2)
-        self._flow: dict[int, tuple[datetime, datetime]] = {}
-        """partition -> (newest occurred_at read, wall-clock time of the last event read)"""
+        self.clock, self.max_event_bytes = clock, max_event_bytes
+        self.store = TableStore(table, census)
+        self.watermarks = TickWatermarks()
+        self.runtime = TicketRuntime(self.machine, self.store, self.watermarks)
+        self.index = self.runtime.index
 
     async def on_record(self, record: Record) -> None:
-        tick = _tick_time(record)
-        if tick is not None:
-            await self.on_tick(record.partition, tick)
-        else:
-            await self.on_event(record)
+        """Handle one record; never raises for the record's sake (it is dead-lettered)."""
+        try:
+            tick = tick_time(record)
+            if tick is not None:
+                await self.on_tick(record.partition, tick, record)
+            else:
+                await self.on_event(record)
+        except InvalidTick as exc:
+            await self._reject(record, "bad_tick", str(exc))
+        except Exception as exc:  # a bug, an overflow...: the record is kept on the DLQ
+            self.runtime.discard()
+            log.exception("record %s/%d@%d failed", record.topic, record.partition, record.offset)
+            await self._reject(record, "internal_error", _describe(exc), exc)
 
     async def on_event(self, record: Record) -> None:
         try:
@@ -108,93 +136,66 @@ class SlaService:
             if record.key is not None and record.key != event.ticket_id.encode():
                 raise InvalidEvent("bad_key", "record key must be the event's ticket_id")
         except InvalidEvent as exc:
-            self.metrics.invalid.labels(exc.reason).inc()
-            await self.publisher.dead_letter(record, exc.reason, exc.message)
+            await self._reject(record, exc.reason, exc.message)
             return
         now = self.clock()
-        self._note_flow(record.partition, event.occurred_at, now)
         self.metrics.events.labels(event.type).inc()
         self.metrics.event_lag.observe(max((now - event.occurred_at).total_seconds(), 0.0))
-        state, out = self.machine.apply(self._load(event.ticket_id), event, now, horizon=now)
-        await self._settle(record.partition, state, out)
+        step = self.runtime.on_event(record.partition, event, now, horizon=now)
+        await self._settle(step)
+        for ticket_id, failure in step.failures[:1]:
+            message = f"ticket {ticket_id!r}: {_describe(failure)}"
+            await self._reject(record, "internal_error", message, failure)
 
-    def _note_flow(self, partition: int, occurred_at: datetime, now: datetime) -> None:
-        newest = self._flow.get(partition, (occurred_at, now))[0]
-        self._flow[partition] = (max(newest, occurred_at), now)
-
-    def watermark(self, partition: int, tick: datetime) -> datetime:
-        """How far a tick may raise alerts on `partition`: its wall-clock time, except while
-        events are still flowing in that are older than it (a backlog or a backfill): then
-        the newest event time read, as `replay` would, so that a response further down the
-        log is read before the breach it prevents."""
-        flow = self._flow.get(partition)
-        if flow is None or self.clock() - flow[1] >= self.backfill_quiet:
-            return tick
-        return min(tick, flow[0])
-
-    async def on_tick(self, partition: int, at: datetime) -> None:
-        at = self.watermark(partition, at)
-        due = self.index.pop_due(partition, at)
-        for start in range(0, len(due), TICK_BATCH):
-            await self._tick_batch(partition, at, due[start : start + TICK_BATCH])
-
-    async def _tick_batch(self, partition: int, at: datetime, ticket_ids: list[str]) -> None:
-        """Raise what is due for these tickets: one publish (one wait for acks) for all."""
+    async def on_tick(self, partition: int, at: datetime, record: Record | None = None) -> None:
         now = self.clock()
-        settled: list[tuple[TicketState, Outcome]] = []
-        for ticket_id in ticket_ids:
-            state = self._load(ticket_id)
-            if state is not None:
-                settled.append((state, self.machine.due(state, at, now)))
-        await self._publish([a for _, out in settled for a in out.alerts])
-        for state, out in settled:
-            self._store(partition, state, out)
+        watermark = self.watermarks.on_tick(partition, at, now)
+        while True:
+            step = self.runtime.advance([partition], watermark, now, limit=TICK_BATCH)
+            await self._settle(step)
+            for ticket_id, exc in step.failures:
+                log.error("ticket %r failed at a tick: %s", ticket_id, _describe(exc))
+                if record is not None:
+                    await self._reject(
+                        record, "internal_error", f"ticket {ticket_id!r}: {_describe(exc)}", exc
+                    )
+            if not step.more:
+                return
 
     def rebuild(self, rows: Iterable[tuple[str | bytes, bytes]], active: set[int]) -> int:
         """Re-derive the deadline index and census from the table; returns tickets indexed."""
-        self.index.clear()
-        self.census.clear()
-        count = 0
-        for key, row in rows:
-            partition, due, klass = decode_head(row)
-            if partition not in active:
-                continue
-            ticket_id = key.decode() if isinstance(key, bytes) else key
-            self.index.schedule(partition, ticket_id, due)
-            self.census.set(partition, ticket_id, klass)
-            count += 1
-        return count
+        self.watermarks.forget(active)
+        return self.runtime.rebuild(self.store.entries(rows, active))
 
-    def _load(self, ticket_id: str) -> TicketState | None:
-        row = self.table.get(ticket_id)
-        return None if row is None else decode_state(row)
-
-    async def _settle(self, partition: int, state: TicketState, out: Outcome) -> None:
-        await self._publish(out.alerts)
-        self._store(partition, state, out)
+    async def _settle(self, step: Step) -> None:
+        await self._publish(step.alerts)  # acked before the states record them as sent
+        self.runtime.commit()
+        for out in step.outcomes:
+            self._count_outcome(out)
 
     async def _publish(self, raised: list[Alert]) -> None:
-        """Publish stamped with the wall clock; returns once the broker acked every one."""
-        if raised:
-            now = self.clock()
-            alerts = [a.with_emitted_at(now) for a in raised]
-            await self.publisher.alerts(alerts)  # acked before the state records them as sent
-            self._count_alerts(alerts, now)
+        """Publish stamped with the wall clock; returns once the broker acked every one. A
+        broker that refuses is retried (the alerts are not lost and not dead-lettered)."""
+        if not raised:
+            return
+        stamped: list[Alert] = []
 
-    def _store(self, partition: int, state: TicketState, out: Outcome) -> None:
-        self._count_outcome(out)
-        if out.duplicate:
-            return
-        if out.delete:
-            self.table.pop(state.ticket_id, None)
-            self.index.schedule(partition, state.ticket_id, None)
-            self.census.set(partition, state.ticket_id, None)
-            return
-        nxt = self.machine.next_due(state)
-        klass = klass_of(state)
-        self.table[state.ticket_id] = encode_row(partition, nxt, klass, state)
-        self.index.schedule(partition, state.ticket_id, nxt)
-        self.census.set(partition, state.ticket_id, klass)
+        async def send() -> None:
+            stamped[:] = [a.with_emitted_at(self.clock()) for a in raised]
+            await self.publisher.alerts(stamped)
+
+        await _retrying(send, f"publishing {len(raised)} alert(s)")
+        self._count_alerts(stamped, stamped[0].emitted_at)
+
+    async def _reject(
+        self, record: Record, reason: str, message: str, exc: BaseException | None = None
+    ) -> None:
+        self.metrics.invalid.labels(reason).inc()
+        extra = [] if exc is None else [("sla-dlq-exception", type(exc).__name__.encode())]
+        await _retrying(
+            lambda: self.publisher.dead_letter(record, reason, message, extra),
+            f"dead-lettering {record.topic}/{record.partition}@{record.offset}",
+        )
 
     def _count_alerts(self, alerts: list[Alert], now: datetime) -> None:
         for a in alerts:
@@ -214,8 +215,19 @@ class SlaService:
             self.metrics.first_response.labels(s.tier, str(s.priority)).observe(s.business_seconds)
 
 
-def _tick_time(record: Record) -> datetime | None:
-    for name, value in record.headers:
-        if name == TICK_HEADER:
-            return datetime.fromisoformat(value.decode()).astimezone(UTC)
-    return None
+async def _retrying(send: Callable[[], Awaitable[None]], what: str) -> None:
+    """Await `send()` until it succeeds: a broker that refuses delays, never loses, a record
+    (nothing is committed meanwhile, so a crash re-reads it)."""
+    for attempt in itertools.count():
+        try:
+            await send()
+            return
+        except Exception as exc:
+            delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+            log.warning("%s failed (%s); retrying in %.1f s", what, _describe(exc), delay)
+            await asyncio.sleep(delay)
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 1000 else text[:1000] + "..."

@@ -14,8 +14,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from click.testing import CliRunner
 
+from processor.commands.simulate import simulate
 from processor.domain.events import InvalidEvent, parse_event
-from processor.simulate import simulate
 
 pytestmark = pytest.mark.integration
 

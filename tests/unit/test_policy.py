@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
+from processor.commands.policy import policy as policy_cli
 from processor.domain.calendar import BASIC_WINDOW, AlwaysOpen, WeeklyCalendar
 from processor.domain.durations import format_duration, parse_duration
 from processor.domain.policy import (
@@ -22,7 +23,6 @@ from processor.domain.policy import (
     load_policy,
     parse_policy,
 )
-from processor.policy_cli import policy as policy_cli
 
 DEFAULT_TEXT = files("processor.domain").joinpath("default_policy.yaml").read_text("utf-8")
 H, M = timedelta(hours=1), timedelta(minutes=1)

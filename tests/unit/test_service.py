@@ -32,7 +32,9 @@ class Recorder:
         self.table_at_ack.append(self.table.get(alerts[0].ticket_id))
         self.sent.extend(alerts)
 
-    async def dead_letter(self, record: Record, reason: str, message: str) -> None:
+    async def dead_letter(
+        self, record: Record, reason: str, message: str, extra: object = ()
+    ) -> None:
         self.dead.append((record, reason))
 
 

@@ -29,7 +29,9 @@ class BatchRecorder:
         stored = [decode_state(row) for row in self.table.values()]
         self.sent_in_table_at_call.append(sum(len(s.sent) for s in stored))
 
-    async def dead_letter(self, record: Record, reason: str, message: str) -> None:
+    async def dead_letter(
+        self, record: Record, reason: str, message: str, extra: object = ()
+    ) -> None:
         raise AssertionError("no dead letters expected")
 
 

@@ -23,9 +23,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from processor.commands.simulate import parse_duration, parse_mix, simulate
 from processor.domain.events import InvalidEvent, parse_event
-from processor.simulate import simulate
-from processor.simulate.cli import parse_duration, parse_mix
 from processor.simulate.model import TARGET_SECONDS, Emission, SimConfig, generate, seed_prefix
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -343,7 +342,7 @@ def test_paced_run_emits_in_real_time_and_lasts_its_duration() -> None:
 
 def test_ctrl_c_stops_cleanly_with_a_flushed_file_and_a_summary(tmp_path: Path) -> None:
     out = tmp_path / "events.jsonl"
-    code = "from processor.simulate import simulate; simulate(prog_name='simulate')"
+    code = "from processor.commands.simulate import simulate; simulate(prog_name='simulate')"
     args = ["--no-kafka", "--rate", "50", "--seed", "5", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(

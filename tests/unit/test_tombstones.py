@@ -121,9 +121,11 @@ def test_after_the_horizon_replay_forgets_the_ticket() -> None:
         created("X", T0, "gold", 1),
         ev("agent_responded", "X", ANSWERED.isoformat()),
         created("Y", day29.isoformat(), "basic", 4),
+        created("Y2", (day29 + timedelta(minutes=1)).isoformat(), "basic", 4),  # a real jump
         redelivered("X"),
         ev("agent_responded", "Y", (day29 + timedelta(hours=1)).isoformat(), public=False),
         created("W", day31.isoformat(), "basic", 4),
+        created("W2", (day31 + timedelta(minutes=1)).isoformat(), "basic", 4),
         redelivered("X"),
     ]
     alerts = replay(events, until=(day31 + timedelta(hours=1)).isoformat())
@@ -146,6 +148,7 @@ def test_the_policy_sets_the_horizon() -> None:
         created("X", T0, "gold", 1),
         ev("agent_responded", "X", ANSWERED.isoformat()),
         created("Y", eleven.isoformat(), "basic", 4),
+        created("Y2", (eleven + timedelta(minutes=1)).isoformat(), "basic", 4),  # a real jump
         redelivered("X"),
     ]
     alerts = replay(events, until=(eleven + timedelta(hours=1)).isoformat(), policy=policy)

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from processor.ops_cli import settings_from
+from processor.commands.options import settings_from
 
 __all__ = ["demo"]
 

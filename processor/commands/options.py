@@ -1,0 +1,46 @@
+"""Options and settings shared by the commands that connect to Kafka."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from processor.settings import Settings
+
+__all__ = ["policy_path", "settings_from", "worker_options"]
+
+
+def worker_options(fun: Any) -> Any:
+    """Flags shared by the commands that connect to Kafka (each overrides its `SLA_` variable)."""
+    options = [
+        click.option(
+            "--bootstrap-servers", help="Kafka bootstrap servers [SLA_BOOTSTRAP_SERVERS]."
+        ),
+        click.option("--app-id", help="Consumer group id [SLA_APP_ID]."),
+        click.option("--partitions", type=int, help="Input topic partitions [SLA_PARTITIONS]."),
+    ]
+    for option in reversed(options):
+        fun = option(fun)
+    return fun
+
+
+def settings_from(**overrides: Any) -> Settings:
+    """Settings from the environment, then the flags given; exits with a readable error."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise click.ClickException(f"invalid settings: {problems}") from None
+
+
+def policy_path(given: Path | None) -> Path | None:
+    """The policy file of a command: its --policy flag, else `SLA_POLICY_FILE` read through the
+    settings as the worker reads it, else None (the shipped default policy)."""
+    return given if given is not None else settings_from().policy_file

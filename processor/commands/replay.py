@@ -1,0 +1,204 @@
+"""`sla-processor replay`: the SLA core over a JSON-lines file, alerts as JSON lines."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+import click
+
+from processor.commands.errors import describe_os_error
+from processor.commands.options import policy_path
+from processor.domain.durations import parse_duration
+from processor.domain.policy import Policy, PolicyError, load_policy
+from processor.replay import BadLine, Replayer, replay_lines
+
+__all__ = ["replay"]
+
+
+class _Instant(click.ParamType):
+    """An RFC 3339 timestamp with an offset, e.g. 2026-03-02T09:00:00Z."""
+
+    name = "TIMESTAMP"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an RFC 3339 timestamp (e.g. 2026-03-02T09:00:00Z)")
+        if parsed.tzinfo is None:
+            self.fail(f"{value!r} has no UTC offset; add one, e.g. Z or +01:00")
+        return parsed
+
+
+class _Duration(click.ParamType):
+    """A duration as policies write them: 30s, 5m, 2h, 1d."""
+
+    name = "DURATION"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc))
+
+
+@click.command()
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Policy YAML [SLA_POLICY_FILE] (default: the shipped Okta Premier Success matrix).",
+)
+@click.option("--until", type=_Instant(), help="Raise everything due up to this instant.")
+@click.option(
+    "--partitions",
+    type=click.IntRange(1, 100_000),
+    help="Wait for this many partitions (lines' `partition` field): every ticket is then "
+    "judged by the slowest one. Without it each partition's tickets follow that partition.",
+)
+@click.option(
+    "--lateness",
+    type=_Duration(),
+    default="0s",
+    show_default=True,
+    help="Hold the watermark this far behind the newest event time (e.g. 5m).",
+)
+@click.option(
+    "--max-skew",
+    type=_Duration(),
+    default="1d",
+    show_default=True,
+    help="A lone event further ahead than this does not move the watermark (an outlier).",
+)
+@click.option("--strict", is_flag=True, help="Exit non-zero if any input line is invalid.")
+@click.option("--quiet", "-q", is_flag=True, help="No summary or progress on stderr.")
+@click.argument("source", type=click.Path(allow_dash=True), default="-")
+def replay(
+    policy_file: Path | None,
+    until: datetime | None,
+    partitions: int | None,
+    lateness: timedelta,
+    max_skew: timedelta,
+    strict: bool,
+    quiet: bool,
+    source: str,
+) -> None:
+    """Run the SLA core over events (JSON lines, FILE or - for stdin); print alerts as JSON lines.
+
+    Event time drives the clock: an alert for instant X is raised once the watermark of its
+    ticket's partition (lines' `partition` field, as `events export` writes them) is past X,
+    at the end of the input, or at --until. Invalid lines and outliers are reported on stderr
+    with their line number and reason; the rest is processed. The same input always gives the
+    same output. Exits 1 if no line at all was a valid event.
+    """
+    replayer = Replayer(
+        _load_policy_or_exit(policy_path(policy_file)),
+        until=until,
+        partitions=partitions,
+        lateness=lateness,
+        max_skew=max_skew,
+    )
+    bad: list[BadLine] = []
+
+    def report(line: BadLine) -> None:
+        bad.append(line)
+        click.echo(f"replay: {line}", err=True)
+
+    progress = _Progress(replayer, enabled=not quiet and sys.stderr.isatty())
+    with _open_input(source) as handle:
+        lines = _Input(handle, "standard input" if source == "-" else source)
+        out = sys.stdout
+        for alert in replay_lines(progress.wrap(lines), replayer, report):
+            out.write(alert.to_json())
+            out.write("\n")
+        out.flush()
+    progress.done()
+    if not quiet:
+        click.echo(replayer.stats.summary(), err=True)
+    if lines.nonblank and len(bad) == lines.nonblank:
+        raise click.ClickException(
+            f"no valid event in {lines.name}: all {len(bad)} line(s) invalid"
+        )
+    if strict and bad:
+        raise click.ClickException(f"{len(bad)} invalid line(s) (--strict)")
+
+
+def _open_input(source: str) -> IO[bytes]:
+    try:
+        return click.open_file(source, "rb")
+    except OSError as exc:
+        raise click.ClickException(describe_os_error(exc, "cannot read the input")) from None
+
+
+class _Input:
+    """The input's lines: counts the non-blank ones, and a read error becomes one line."""
+
+    def __init__(self, source: Iterable[bytes], name: str) -> None:
+        self.source, self.name, self.nonblank = iter(source), name, 0
+
+    def __iter__(self) -> _Input:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            line = next(self.source)
+        except OSError as exc:
+            raise click.ClickException(describe_os_error(exc, f"cannot read {self.name}")) from None
+        if not line.isspace():
+            self.nonblank += 1
+        return line
+
+
+class _Progress:
+    """Prints lines read and rate to stderr every two seconds while replaying a large input."""
+
+    def __init__(self, replayer: Replayer, enabled: bool) -> None:
+        self.replayer, self.enabled = replayer, enabled
+        self.started = self.last = time.monotonic()
+
+    def wrap(self, source: Iterator[bytes]) -> Iterator[bytes]:
+        return _Iter(source, self) if self.enabled else source
+
+    def tick(self, count: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= 2.0:
+            self.last = now
+            rate = count / (now - self.started)
+            click.echo(f"\rreplay: {count:,} lines ({rate:,.0f}/s)", err=True, nl=False)
+
+    def done(self) -> None:
+        if self.enabled:
+            click.echo("", err=True)
+
+
+class _Iter:
+    def __init__(self, source: Iterator[bytes], progress: _Progress) -> None:
+        self.source, self.progress = source, progress
+
+    def __iter__(self) -> _Iter:
+        return self
+
+    def __next__(self) -> bytes:
+        line = next(self.source)
+        count = self.progress.replayer.stats.lines
+        if count & 0xFFFF == 0:
+            self.progress.tick(count)
+        return line
+
+
+def _load_policy_or_exit(path: Path | None) -> Policy:
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None

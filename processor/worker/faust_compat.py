@@ -1,0 +1,117 @@
+"""The one place that reads faust's private consumer state, with a start-up check.
+
+faust-streaming has no public API for "the next offset a stream will read" or "is this partition
+paused", which the consumer-lag metric and the stall watchdog need. Its `Consumer` keeps both in
+private attributes; this module alone touches them, through typed accessors. `check_consumer_class`
+runs when the app is created, so a faust upgrade that drops one of them stops the worker at
+start-up with one line naming the attribute, instead of a traceback in a timer later on.
+pyproject.toml pins faust-streaming to the minor version these attributes were checked against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from importlib.metadata import version
+from typing import Any, NamedTuple
+
+import faust
+import faust.transport
+
+__all__ = [
+    "PRIVATE_ATTRIBUTES",
+    "FaustCompatError",
+    "Position",
+    "check_app",
+    "check_consumer_class",
+    "is_paused",
+    "positions",
+]
+
+# name -> what it holds, on faust.transport.consumer.Consumer (faust-streaming 0.15)
+PRIVATE_ATTRIBUTES: dict[str, str] = {
+    "_read_offset": "TP -> offset last handed to the streams (or None)",
+    "_committed_offset": "TP -> offset last committed (or None)",
+    "_paused_partitions": "set of paused TPs",
+}
+
+
+class FaustCompatError(RuntimeError):
+    """The installed faust no longer has a private attribute the worker relies on."""
+
+
+class Position(NamedTuple):
+    """An assigned input partition: the next offset the streams read, and the high watermark."""
+
+    tp: Any
+    position: int
+    high: int
+
+
+def _missing(name: str, where: str) -> FaustCompatError:
+    return FaustCompatError(
+        f"faust-streaming {version('faust-streaming')}: {where} has no attribute {name!r} "
+        "(processor/worker/faust_compat.py relies on it; use the faust-streaming version "
+        "pinned in pyproject.toml)"
+    )
+
+
+def check_consumer_class(cls: type) -> None:
+    """Raise FaustCompatError naming the first private attribute `cls` does not declare."""
+    declared: set[str] = set()
+    for klass in cls.__mro__:
+        declared.update(getattr(klass, "__annotations__", {}))
+    for name in PRIVATE_ATTRIBUTES:
+        if name not in declared:
+            raise _missing(name, f"consumer class {cls.__module__}.{cls.__qualname__}")
+
+
+def check_app(app: faust.App) -> None:
+    """The start-up check for the consumer class of the app's broker transport."""
+    transport = faust.transport.by_url(app.conf.broker[0])
+    check_consumer_class(transport.Consumer)
+
+
+def _private(consumer: Any, name: str) -> Any:
+    value = getattr(consumer, name, _MISSING)
+    if value is _MISSING:
+        raise _missing(name, f"consumer {type(consumer).__qualname__}")
+    return value
+
+
+_MISSING = object()
+
+
+def _offsets(consumer: Any, name: str) -> Mapping[Any, int | None]:
+    value = _private(consumer, name)
+    if not isinstance(value, Mapping):
+        raise _missing(name, f"consumer {type(consumer).__qualname__} (as a mapping)")
+    return value
+
+
+def next_offset(consumer: Any, tp: Any) -> int:
+    """The next offset of `tp` the streams will read: one after the last handed to them, else
+    the committed offset, else 0. `.get` keeps faust's defaultdicts free of new keys."""
+    read = _offsets(consumer, "_read_offset").get(tp)
+    if read is not None:
+        return int(read) + 1
+    return int(_offsets(consumer, "_committed_offset").get(tp) or 0)
+
+
+def is_paused(consumer: Any, tp: Any) -> bool:
+    paused = _private(consumer, "_paused_partitions")
+    if not isinstance(paused, Set):
+        raise _missing("_paused_partitions", f"consumer {type(consumer).__qualname__} (as a set)")
+    return tp in paused
+
+
+def positions(consumer: Any, topic: str) -> list[Position]:
+    """(tp, next offset to read, high watermark) of each assigned partition of `topic`."""
+    out = []
+    for tp in consumer.assignment():
+        if tp.topic != topic:
+            continue
+        high = consumer.highwater(tp)
+        if high is None:
+            continue
+        out.append(Position(tp, next_offset(consumer, tp), int(high)))
+    return out

@@ -1,0 +1,69 @@
+"""The ticket table as a `TicketStore`: rows as `processor.worker.rows` encodes them.
+
+Every write also sets the ticket's census class (the open / at-risk / breached gauges), so the
+gauges follow the table; `entries` reads only each row's head, for rebuilding the index.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Protocol
+
+from processor.domain.state import TicketState
+from processor.worker.metrics import TicketCensus
+from processor.worker.rows import decode_head, decode_state, encode_row
+
+__all__ = ["TableStore", "TicketTable", "klass_of"]
+
+
+class TicketTable(Protocol):
+    """The ticket table as the service uses it: `ticket_id -> encoded row`."""
+
+    def get(self, key: str, default: bytes | None = None, /) -> bytes | None: ...
+
+    def __setitem__(self, key: str, value: bytes, /) -> None: ...
+
+    def pop(self, key: str, default: bytes | None = None, /) -> bytes | None: ...
+
+
+def klass_of(state: TicketState) -> str | None:
+    """`tier:priority:risk` of an open ticket (risk: ok, at_risk, breached); None otherwise."""
+    if state.phase != "open":
+        return None
+    sent = state.sent_for_current_deadline()
+    risk = "breached" if 1.0 in sent else "at_risk" if sent else "ok"
+    # Interned: the census keeps one per open ticket, and there are only 36 distinct values.
+    return sys.intern(f"{state.tier}:{state.priority}:{risk}")
+
+
+class TableStore:
+    def __init__(self, table: TicketTable, census: TicketCensus) -> None:
+        self.table, self.census = table, census
+
+    def load(self, ticket_id: str) -> TicketState | None:
+        row = self.table.get(ticket_id)
+        return None if row is None else decode_state(row)
+
+    def save(self, partition: int, state: TicketState, next_due: datetime | None) -> None:
+        klass = klass_of(state)
+        self.table[state.ticket_id] = encode_row(partition, next_due, klass, state)
+        self.census.set(partition, state.ticket_id, klass)
+
+    def delete(self, partition: int, ticket_id: str) -> None:
+        self.table.pop(ticket_id, None)
+        self.census.set(partition, ticket_id, None)
+
+    def entries(
+        self, rows: Iterable[tuple[str | bytes, bytes]], active: set[int]
+    ) -> Iterator[tuple[int, str, datetime | None]]:
+        """(partition, ticket, next due) of the rows on `active` partitions; sets the census."""
+        self.census.clear()
+        for key, row in rows:
+            partition, due, klass = decode_head(row)
+            if partition not in active:
+                continue
+            ticket_id = key.decode() if isinstance(key, bytes) else key
+            self.census.set(partition, ticket_id, klass)
+            yield partition, ticket_id, due

@@ -1,0 +1,111 @@
+"""`processor.worker.faust_compat`: the start-up check for faust's private consumer attributes,
+the typed accessors, and that no other module of the package touches those attributes."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import faust
+import faust.transport
+import faust.transport.consumer
+import pytest
+from faust.types import TP
+
+from processor.settings import Settings
+from processor.worker.app import create_app
+from processor.worker.faust_compat import (
+    PRIVATE_ATTRIBUTES,
+    FaustCompatError,
+    check_app,
+    check_consumer_class,
+    is_paused,
+    next_offset,
+    positions,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_installed_faust_consumer_has_every_attribute() -> None:
+    check_consumer_class(faust.transport.by_url("kafka://127.0.0.1:9092").Consumer)
+    check_app(faust.App("compat-check", broker="kafka://127.0.0.1:9092", store="memory://"))
+
+
+@pytest.mark.parametrize("removed", sorted(PRIVATE_ATTRIBUTES))
+def test_a_consumer_class_without_one_attribute_fails_with_one_line_naming_it(
+    removed: str,
+) -> None:
+    kept = {name: Any for name in PRIVATE_ATTRIBUTES if name != removed}
+    upgraded = type("Consumer", (), {"__annotations__": kept})
+    with pytest.raises(FaustCompatError) as caught:
+        check_consumer_class(upgraded)
+    message = str(caught.value)
+    assert f"'{removed}'" in message
+    assert "faust-streaming 0.15" in message and "\n" not in message
+
+
+def test_create_app_fails_at_start_up_when_faust_dropped_an_attribute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Simulate the upgrade: faust's Consumer no longer declares `_read_offset`."""
+    settings = Settings(store="memory://", data_dir=tmp_path)
+    create_app(settings)  # passes as installed
+    declared = faust.transport.consumer.Consumer.__annotations__
+    monkeypatch.delitem(declared, "_read_offset")
+    with pytest.raises(FaustCompatError, match="'_read_offset'"):
+        create_app(settings)
+
+
+class _Consumer:
+    """The state faust's Consumer keeps (same types), for the accessors; no broker involved."""
+
+    def __init__(self, high: dict[TP, int]) -> None:
+        self._read_offset: defaultdict[TP, int | None] = defaultdict(lambda: None)
+        self._committed_offset: defaultdict[TP, int | None] = defaultdict(lambda: None)
+        self._paused_partitions: set[TP] = set()
+        self.high = high
+
+    def assignment(self) -> set[TP]:
+        return set(self.high) | {TP("other", 0)}
+
+    def highwater(self, tp: TP) -> int | None:
+        return self.high.get(tp)
+
+
+def test_next_offset_is_after_the_last_read_else_the_committed_else_zero() -> None:
+    a, b, c = TP("in", 0), TP("in", 1), TP("in", 2)
+    consumer = _Consumer({a: 50, b: 60, c: 70})
+    consumer._read_offset[a] = 41
+    consumer._committed_offset[a] = 30
+    consumer._committed_offset[b] = 30
+    assert [next_offset(consumer, tp) for tp in (a, b, c)] == [42, 30, 0]
+    assert set(consumer._read_offset) == {a}, "reading must not add keys to faust's defaultdict"
+    assert sorted(positions(consumer, "in")) == [(a, 42, 50), (b, 30, 60), (c, 0, 70)]
+
+
+def test_is_paused_reads_the_paused_set() -> None:
+    tp = TP("in", 3)
+    consumer = _Consumer({tp: 1})
+    assert not is_paused(consumer, tp)
+    consumer._paused_partitions.add(tp)
+    assert is_paused(consumer, tp)
+
+
+def test_an_instance_without_the_attribute_raises_the_same_one_line_error() -> None:
+    consumer = _Consumer({})
+    del consumer._paused_partitions
+    with pytest.raises(FaustCompatError, match="'_paused_partitions'"):
+        is_paused(consumer, TP("in", 0))
+
+
+def test_only_faust_compat_touches_the_private_attributes() -> None:
+    pattern = re.compile("|".join(rf"\.{re.escape(name)}\b" for name in PRIVATE_ATTRIBUTES))
+    users = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "processor").rglob("*.py")
+        if pattern.search(path.read_text("utf-8"))
+    ]
+    assert users == []  # faust_compat.py names them as strings, never as attributes
