@@ -95,7 +95,8 @@ def test_replay_ignores_a_redelivered_creation_within_the_horizon(days: int) -> 
         [
             created("X", T0, "gold", 1),
             ev("agent_responded", "X", ANSWERED.isoformat()),
-            created("Y", later.isoformat(), "basic", 4),  # moves the watermark `days` on
+            created("Y", later.isoformat(), "basic", 4),  # moves the watermark `days` on,
+            created("Y2", (later + timedelta(minutes=1)).isoformat(), "basic", 4),  # confirmed
             redelivered("X"),
         ],
         until=(later + timedelta(hours=2)).isoformat(),
