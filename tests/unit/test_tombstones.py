@@ -17,6 +17,7 @@ from processor.domain.policy import Policy, PolicyError, default_policy, parse_p
 from processor.domain.state import TOMBSTONE_SEEN_IDS, TicketState
 from processor.worker.rows import decode_head, decode_state, encode_row
 from processor.worker.service import klass_of
+from processor.worker.web import ticket_view
 
 T0 = "2026-03-02T09:00:00Z"
 ANSWERED = z("2026-03-02T09:05:00Z")  # gold P1: 30 min target, answered before any threshold
@@ -94,7 +95,8 @@ def test_replay_ignores_a_redelivered_creation_within_the_horizon(days: int) -> 
         [
             created("X", T0, "gold", 1),
             ev("agent_responded", "X", ANSWERED.isoformat()),
-            created("Y", later.isoformat(), "basic", 4),  # moves the watermark `days` on
+            created("Y", later.isoformat(), "basic", 4),  # moves the watermark `days` on,
+            created("Y2", (later + timedelta(minutes=1)).isoformat(), "basic", 4),  # confirmed
             redelivered("X"),
         ],
         until=(later + timedelta(hours=2)).isoformat(),
@@ -270,3 +272,28 @@ def test_a_legacy_pending_row_opens_and_its_tombstone_lasts() -> None:
     later = answer + timedelta(days=8)
     state, out = machine.apply(state, created("T-9", T0, "gold", 1), later, horizon=later)
     assert out.ignored and not machine.due(state, later, later).delete
+
+
+def test_ticket_view_of_a_tombstone() -> None:
+    """What `/tickets/{id}` shows of a stopped ticket survives the shrinking; the list of alerts
+    sent does not (`resolved_sent` says the ticket had alerted)."""
+    machine = SlaMachine(default_policy())
+    state, _ = busy_ticket(machine)
+    view = ticket_view(decode_state(encode_row(0, None, None, state)), machine, z(T0))
+    assert view == {
+        "ticket_id": "B",
+        "state": "stopped",
+        "customer_id": "c-1",
+        "tier": "gold",
+        "priority": 1,
+        "timezone": "America/New_York",
+        "created_at": "2026-03-02T14:00:00Z",
+        "deadline": "2026-03-02T14:30:00Z",
+        "target_seconds": 1800,
+        "alerts_sent": [],
+        "resolved_sent": True,
+        "stopped_at": "2026-03-02T15:30:00Z",
+        "stop_reason": "response",
+        "met": False,
+        "policy_version": default_policy().version,
+    }
