@@ -49,13 +49,21 @@ _STOP_STATUSES = frozenset({"solved", "closed"})
 
 @dataclass(frozen=True, slots=True)
 class StopRecord:
-    """The first-response outcome of a ticket, for metrics."""
+    """One stop of one metric's clock (met or breached), for metrics and reports.
+
+    `tier` and `priority` are the ticket's when the clock stopped; `target_seconds` is the
+    target that applied; `at` the stop instant (a report's "time to stop" is
+    `business_seconds`, a share of the target is `business_seconds / target_seconds`)."""
 
     tier: str
     priority: int
     business_seconds: float
     met: bool
     reason: str
+    metric: str = "first_response"
+    ticket_id: str = ""
+    at: datetime | None = None
+    target_seconds: int = 0
 
 
 @dataclass(slots=True)
@@ -67,7 +75,8 @@ class Outcome:
     duplicate: bool = False
     ignored: bool = False
     dropped: int = 0
-    stop: StopRecord | None = None
+    stops: list[StopRecord] = field(default_factory=list)
+    """Clocks that stopped in this call (several metrics can stop on one event)."""
 
 
 class SlaMachine:
@@ -237,8 +246,18 @@ class SlaMachine:
         elapsed = calendar.between(state.created_at, stop)
         state.phase, state.stopped_at, state.stop_reason = "stopped", stop, reason
         state.met = stop <= deadline
-        out.stop = StopRecord(
-            state.tier, state.priority, elapsed.total_seconds(), state.met, reason
+        out.stops.append(
+            StopRecord(
+                state.tier,
+                state.priority,
+                elapsed.total_seconds(),
+                state.met,
+                reason,
+                self.policy.metric,
+                state.ticket_id,
+                stop,
+                state.target_seconds,
+            )
         )
         if state.sent and not state.resolved_sent:
             state.resolved_sent = True
