@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from worker_harness import Topics, WorkerProcess, alerts_of, create_topics, produce, read_all
 
+from devtools import Topics, WorkerProcess, alerts_of, create_topics, produce, read_all
 from processor.domain.policy import TIERS, default_policy
 
 pytestmark = pytest.mark.integration
