@@ -14,10 +14,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from processor.domain import constants
+
 __all__ = ["Metrics", "TicketCensus"]
 
-TIERS = ("basic", "silver", "gold")
-PRIORITIES = ("1", "2", "3", "4")
+TIERS: tuple[str, ...] = constants.TIERS
+PRIORITIES = tuple(str(p) for p in constants.PRIORITIES)  # label values
 FIRST_RESPONSE_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800)
 DELAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 LAG_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400)
