@@ -1,4 +1,4 @@
-"""Offline replay (DESIGN section 5): the SLA core run in event time over JSON lines.
+"""Offline replay (docs/contract.md#5-offline-replay): the SLA core in event time over JSON lines.
 
 The watermark is the largest `occurred_at` read so far: an alert for instant X is raised once an
 event with `occurred_at > X` has been read (before that event is applied), or at `until`. Ties are

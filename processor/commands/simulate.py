@@ -124,7 +124,7 @@ def _with_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.command("simulate")
 @_with_options
 def simulate(**options: Any) -> None:
-    """Produce realistic helpdesk ticket events (DESIGN section 2) for the SLA worker.
+    """Produce realistic helpdesk ticket events (docs/contract.md#2-input-events) for the worker.
 
     Tickets arrive at --rate; most get a public response before their SLA target, ~12% late,
     ~5% are closed unanswered; priorities change now and then; ~1% of events are sent twice and

@@ -1,4 +1,4 @@
-"""Prometheus metrics of DESIGN section 6, on an injected registry.
+"""Prometheus metrics of docs/contract.md#6-metrics, on an injected registry.
 
 Labels are bounded (tier, priority, type, kind, outcome, reason). The open / at-risk / breached
 gauges are computed at scrape time from `TicketCensus`, which is derived from the ticket table

@@ -1,4 +1,4 @@
-"""Exact metric values of one real worker after a known scenario (DESIGN section 6).
+"""Exact metric values of one real worker after a known scenario (docs/contract.md#6-metrics).
 
 One worker on the real broker reads a scenario whose every number is known in advance; once the
 expected alerts are on the alerts topic and the worker has read all its input, a scrape of
