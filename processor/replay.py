@@ -1,4 +1,4 @@
-"""Offline replay (docs/contract.md, "Offline replay"): the SLA core run in event time over JSON
+"""Offline replay (docs/contract.md#5-offline-replay): the SLA core run in event time over JSON
 lines, through the same `TicketRuntime` as the live worker.
 
 The watermark is `EventTimeWatermarks`: per partition (a line's `partition` field; lines without

@@ -7,10 +7,9 @@ from pathlib import Path
 import click
 
 from processor.commands.options import policy_path
+from processor.domain.constants import PRIORITIES, TIERS
 from processor.domain.durations import format_duration
 from processor.domain.policy import (
-    PRIORITIES,
-    TIERS,
     BeforeDeadline,
     CalendarSpec,
     Policy,

@@ -13,18 +13,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sla_helpers import created
 
 from processor.cli import cli
 
-CREATED = {
-    "type": "ticket.created",
-    "event_id": "c1",
-    "ticket_id": "T1",
-    "occurred_at": "2026-01-05T09:00:00Z",
-    "customer_id": "acme",
-    "tier": "gold",
-    "priority": 1,
-}
+CREATED = json.loads(created("T1", "2026-01-05T09:00:00Z", "gold", 1).model_dump_json())
 UNTIL = "2026-01-05T10:00:00Z"  # the 75%, 90% and breach alerts of T1 are due by then
 
 
@@ -95,15 +88,14 @@ def test_replay_of_an_unreadable_input_is_one_line(
     assert one_error_line(result.stderr) == f"Error: {expected}"
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["replay", "-q", "--until", UNTIL, "events.jsonl"],
-        ["policy", "show"],
-        ["simulate", "--no-kafka", "--fast", "--tickets", "50", "--seed", "1", "-q"],
-    ],
-    ids=["replay", "policy-show", "simulate"],
-)
+WRITERS = {  # commands that write to stdout, each enough to need more than one write
+    "replay": ["replay", "-q", "--until", UNTIL, "events.jsonl"],
+    "policy-show": ["policy", "show"],
+    "simulate": ["simulate", "--no-kafka", "--fast", "--tickets", "2000", "--seed", "1", "-q"],
+}
+
+
+@pytest.mark.parametrize("args", WRITERS.values(), ids=WRITERS.keys())
 def test_a_full_disk_is_one_line(args: list[str], events: Path, tmp_path: Path) -> None:
     with open("/dev/full", "wb") as full:
         result = run(args, full.fileno(), tmp_path)
@@ -111,15 +103,7 @@ def test_a_full_disk_is_one_line(args: list[str], events: Path, tmp_path: Path) 
     assert "No space left on device" in one_error_line(result.stderr)
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["replay", "-q", "--until", UNTIL, "events.jsonl"],
-        ["policy", "show"],
-        ["simulate", "--no-kafka", "--fast", "--tickets", "2000", "--seed", "1", "-q"],
-    ],
-    ids=["replay", "policy-show", "simulate"],
-)
+@pytest.mark.parametrize("args", WRITERS.values(), ids=WRITERS.keys())
 def test_a_closed_pipe_is_one_line(args: list[str], events: Path, tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the first write
