@@ -128,11 +128,12 @@ def _load_policy_or_exit(path: str | None) -> Policy:
 
 def _register() -> None:
     from processor.demo import demo
+    from processor.ingest.command import ingest
     from processor.ops_cli import alerts, topics, worker
     from processor.policy_cli import policy
     from processor.simulate import simulate
 
-    for command in (worker, topics, alerts, policy, simulate, demo):
+    for command in (worker, topics, alerts, policy, simulate, demo, ingest):
         cli.add_command(command)
 
 

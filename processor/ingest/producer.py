@@ -1,0 +1,72 @@
+"""The one producer of ingest: acks=all, idempotent, key = ticket_id, bounded wait for the ack.
+
+`store` returns only once the broker acknowledged every record of a request, or raises
+`BrokerUnavailable` after `timeout` seconds, so the HTTP answer can be 503 well inside the
+helpdesks' own timeouts. A record whose wait timed out may still be written later; the helpdesk's
+retry then repeats its `event_id`, which the core ignores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from processor.settings import IngestSettings, kafka_client_kwargs
+
+__all__ = ["BrokerUnavailable", "EventProducer"]
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(Exception):
+    """The broker did not acknowledge in time (down, no leader, or unreachable)."""
+
+
+class EventProducer:
+    def __init__(self, settings: IngestSettings) -> None:
+        self.topic = settings.events_topic
+        self._producer = AIOKafkaProducer(
+            **kafka_client_kwargs(settings),
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=1,
+            request_timeout_ms=int(max(settings.produce_timeout, 1.0) * 1000) + 2000,
+            retry_backoff_ms=100,
+            max_request_size=1024 * 1024,
+        )
+        self.healthy = False
+
+    async def start(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109 (a start-up deadline)
+        """Connect; retries until `timeout` so ingest may start just before the broker."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                await self._producer.start()
+                self.healthy = True
+                return
+            except KafkaError as exc:
+                if loop.time() >= deadline:
+                    raise BrokerUnavailable(f"cannot reach Kafka: {exc}") from None
+                log.warning("Kafka not reachable yet (%s); retrying", exc)
+                await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def store(self, records: Sequence[tuple[bytes, bytes]], timeout: float) -> None:  # noqa: ASYNC109
+        """Send (key, value) records and wait for every ack, at most `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self._send_all(records), timeout)
+        except (TimeoutError, KafkaError) as exc:
+            self.healthy = False
+            raise BrokerUnavailable(type(exc).__name__) from None
+        self.healthy = True
+
+    async def _send_all(self, records: Sequence[tuple[bytes, bytes]]) -> None:
+        acks = [await self._producer.send(self.topic, value, key=key) for key, value in records]
+        await asyncio.gather(*acks)
