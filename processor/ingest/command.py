@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from aiohttp import web
@@ -14,6 +14,10 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from processor.settings import IngestSettings
+
+if TYPE_CHECKING:
+    from processor.ingest.directory import CustomerDirectory
+    from processor.ingest.mapping import Mapping
 
 __all__ = ["ingest", "ingest_settings"]
 
@@ -79,7 +83,7 @@ class _StartError(Exception):
     pass
 
 
-async def _serve(settings: IngestSettings, mapping: Any, directory: Any) -> None:
+async def _serve(settings: IngestSettings, mapping: Mapping, directory: CustomerDirectory) -> None:
     from processor.ingest.app import Ingest, create_app
     from processor.ingest.producer import BrokerUnavailable, EventProducer
 

@@ -28,35 +28,41 @@ class BrokerUnavailable(Exception):
 
 class EventProducer:
     def __init__(self, settings: IngestSettings) -> None:
-        self.topic = settings.events_topic
-        self._producer = AIOKafkaProducer(
-            **kafka_client_kwargs(settings),
+        self.settings, self.topic = settings, settings.events_topic
+        self._producer: AIOKafkaProducer | None = None
+        self.healthy = False
+
+    def _client(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            **kafka_client_kwargs(self.settings),
             acks="all",
             enable_idempotence=True,
             linger_ms=1,
-            request_timeout_ms=int(max(settings.produce_timeout, 1.0) * 1000) + 2000,
+            request_timeout_ms=int(max(self.settings.produce_timeout, 1.0) * 1000) + 2000,
             retry_backoff_ms=100,
             max_request_size=1024 * 1024,
         )
-        self.healthy = False
 
     async def start(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109 (a start-up deadline)
         """Connect; retries until `timeout` so ingest may start just before the broker."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            producer = self._client()
             try:
-                await self._producer.start()
-                self.healthy = True
+                await producer.start()
+                self._producer, self.healthy = producer, True
                 return
             except KafkaError as exc:
+                await producer.stop()
                 if loop.time() >= deadline:
                     raise BrokerUnavailable(f"cannot reach Kafka: {exc}") from None
                 log.warning("Kafka not reachable yet (%s); retrying", exc)
                 await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
 
     async def store(self, records: Sequence[tuple[bytes, bytes]], timeout: float) -> None:  # noqa: ASYNC109
         """Send (key, value) records and wait for every ack, at most `timeout` seconds."""
@@ -68,5 +74,8 @@ class EventProducer:
         self.healthy = True
 
     async def _send_all(self, records: Sequence[tuple[bytes, bytes]]) -> None:
-        acks = [await self._producer.send(self.topic, value, key=key) for key, value in records]
+        producer = self._producer
+        if producer is None:
+            raise KafkaError("producer not started")
+        acks = [await producer.send(self.topic, value, key=key) for key, value in records]
         await asyncio.gather(*acks)
