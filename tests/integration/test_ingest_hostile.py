@@ -21,6 +21,26 @@ from processor.domain.events import parse_event
 pytestmark = pytest.mark.integration
 
 _PAYLOADS = {p.name: json.loads(p.read_text())["payload"] for p in sorted(FIXTURES.glob("*.json"))}
+_PAYLOADS["events_plain.json"] = [
+    {
+        "type": "ticket.created",
+        "event_id": "p-1",
+        "ticket_id": "plain:1",
+        "occurred_at": "2026-03-02T09:00:00+01:00",
+        "customer_id": "c",
+        "tier": "gold",
+        "priority": 1,
+        "timezone": "Europe/Paris",
+        "country": "FR",
+    },
+    {
+        "type": "ticket.customer_replied",
+        "event_id": "p-2",
+        "ticket_id": "plain:1",
+        "occurred_at": "2026-03-02T09:05:00Z",
+        "public": True,
+    },
+]
 
 scalars = st.one_of(
     st.none(),
@@ -82,7 +102,7 @@ def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
             del parent[path[-1]]
         else:
             parent[path[-1]] = draw(values)
-    return ("zendesk" if name.startswith("zendesk") else "jira"), json.dumps(payload).encode()
+    return name.split("_", 1)[0], json.dumps(payload).encode()
 
 
 raw_bodies = st.one_of(
