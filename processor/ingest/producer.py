@@ -4,6 +4,9 @@
 `BrokerUnavailable` after `timeout` seconds, so the HTTP answer can be 503 well inside the
 helpdesks' own timeouts. A record whose wait timed out may still be written later; the helpdesk's
 retry then repeats its `event_id`, which the core ignores.
+
+While the broker is failing, one request at a time probes it; the others are refused at once
+without queueing their records, so a long outage cannot fill memory with records nobody waits for.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class EventProducer:
         self.settings, self.topic = settings, settings.events_topic
         self._producer: AIOKafkaProducer | None = None
         self.healthy = False
+        self._probing = False
 
     def _client(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
@@ -66,11 +70,18 @@ class EventProducer:
 
     async def store(self, records: Sequence[tuple[bytes, bytes]], timeout: float) -> None:  # noqa: ASYNC109
         """Send (key, value) records and wait for every ack, at most `timeout` seconds."""
+        probe = not self.healthy
+        if probe and self._probing:
+            raise BrokerUnavailable("broker failing; another request is probing it")
+        self._probing = self._probing or probe
         try:
             await asyncio.wait_for(self._send_all(records), timeout)
         except (TimeoutError, KafkaError) as exc:
             self.healthy = False
             raise BrokerUnavailable(type(exc).__name__) from None
+        finally:
+            if probe:
+                self._probing = False
         self.healthy = True
 
     async def _send_all(self, records: Sequence[tuple[bytes, bytes]]) -> None:

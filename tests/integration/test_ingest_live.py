@@ -168,6 +168,21 @@ def test_webhooks_become_the_alerts_replay_gives_and_redelivery_adds_none(
         ingest.stop()
 
 
+def _concurrent_posts(ingest: IngestProcess, count: int) -> None:
+    """While the broker is failing one request probes it; the others are 503 at once (< 1 s)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(i: int) -> tuple[int, float]:
+        started = time.monotonic()
+        status = ingest.zendesk(_zendesk_ticket(f"71{i}", datetime.now(UTC), "low"))[0]
+        return status, time.monotonic() - started
+
+    with ThreadPoolExecutor(count) as pool:
+        answers = list(pool.map(post, range(count)))
+    assert all(status == 503 for status, _ in answers), answers
+    assert sum(took < 1.0 for _, took in answers) >= count - 1, answers
+
+
 def test_broker_down_is_503_with_retry_after_and_the_retry_is_stored(
     tmp_path: Path, unique_name: Any
 ) -> None:
@@ -189,6 +204,7 @@ def test_broker_down_is_503_with_retry_after_and_the_retry_is_stored(
         assert status == 503, body
         assert took < 5.0, f"503 after {took:.1f}s"
         assert 0 < int(headers["Retry-After"]) < 60
+        _concurrent_posts(ingest, 6)
         assert json.loads(ingest.request("GET", "/healthz")[2])["broker"] == "unavailable"
         kafka.start(timeout=120)
         deadline = time.monotonic() + 120
