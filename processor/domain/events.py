@@ -26,6 +26,7 @@ from pydantic import (
 __all__ = [
     "MAX_EVENT_BYTES",
     "AgentResponded",
+    "CustomerReplied",
     "Event",
     "InvalidEvent",
     "PriorityChanged",
@@ -77,6 +78,8 @@ ZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_ch
 TicketId = Annotated[str, Field(min_length=1, max_length=128)]
 EventId = Annotated[str, Field(min_length=1, max_length=256)]
 ShortText = Annotated[str, Field(max_length=1024)]
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+"""ISO 3166-1 alpha-2 code, upper case (e.g. `FR`)."""
 
 
 class _EventBase(BaseModel):
@@ -95,6 +98,7 @@ class TicketCreated(_EventBase):
     tier: Tier
     priority: Priority
     timezone: ZoneName = "UTC"
+    country: Country | None = None
 
 
 class AgentResponded(_EventBase):
@@ -102,6 +106,14 @@ class AgentResponded(_EventBase):
 
     type: Literal["ticket.agent_responded"] = "ticket.agent_responded"
     agent_id: ShortText | None = None
+    public: bool = True
+
+
+class CustomerReplied(_EventBase):
+    """The customer wrote on the ticket (a public reply unless `public` is false)."""
+
+    type: Literal["ticket.customer_replied"] = "ticket.customer_replied"
+    author_id: ShortText | None = None
     public: bool = True
 
 
@@ -121,13 +133,14 @@ class StatusChanged(_EventBase):
 
 
 Event = Annotated[
-    TicketCreated | AgentResponded | PriorityChanged | StatusChanged,
+    TicketCreated | AgentResponded | CustomerReplied | PriorityChanged | StatusChanged,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 EVENT_TYPES = (
     "ticket.created",
     "ticket.agent_responded",
+    "ticket.customer_replied",
     "ticket.priority_changed",
     "ticket.status_changed",
 )
