@@ -7,7 +7,7 @@ Basic counts only Monday 00:01 - Friday 23:59 in the ticket's zone.
 
 from __future__ import annotations
 
-from sla_helpers import brief, created, ev, replay
+from sla_helpers import brief, created, ev, replay, z
 
 from processor.domain.policy import default_policy
 
