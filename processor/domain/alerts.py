@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from processor.domain.events import Tier
+from processor.domain.instants import format_instant  # re-exported: callers import it from here
 
 __all__ = ["Alert", "AlertType", "alert_id", "format_instant"]
 
@@ -22,13 +23,6 @@ AlertType = Literal["sla.near_breach", "sla.breached", "sla.resolved"]
 
 _NAMESPACE = uuid.UUID("5f0c1d2e-8a4b-4c36-9d57-2b1e6f3a9c40")
 _NAMESPACE_BYTES = _NAMESPACE.bytes
-
-
-def format_instant(at: datetime) -> str:
-    """RFC 3339 in UTC with a `Z`, seconds precision unless there are microseconds."""
-    utc = at if at.tzinfo is UTC else at.astimezone(UTC)
-    text = utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds")
-    return text.replace("+00:00", "Z")
 
 
 def alert_id(

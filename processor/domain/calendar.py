@@ -41,6 +41,8 @@ from processor.domain._weeks import (
     to_us,
     union,
 )
+from processor.domain.instants import check_zone
+from processor.domain.quoting import quote
 
 __all__ = [
     "BASIC_WINDOW",
@@ -155,9 +157,9 @@ def _zone(tz: str | ZoneInfo) -> ZoneInfo:
     if isinstance(tz, ZoneInfo):
         return tz
     try:
-        return ZoneInfo(tz)
+        return ZoneInfo(check_zone(tz))  # checked first: a name like 'America' is a directory
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {tz!r}") from exc
+        raise ValueError(f"unknown IANA time zone {quote(tz)}") from exc
 
 
 class WeeklyCalendar:
