@@ -143,6 +143,12 @@ class WeeklyWindow:
         return self._offset(self.start_day, self.start_time)
 
     @property
+    def wraps(self) -> bool:
+        """Whether the end is earlier in the week than the start (the window spans Monday
+        00:00)."""
+        return self._offset(self.end_day, self.end_time) < self.start_offset
+
+    @property
     def end_offset(self) -> timedelta:
         """Wall-clock offset of the end from the Monday 00:00 of the start's week (> start)."""
         end = self._offset(self.end_day, self.end_time)

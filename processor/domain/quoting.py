@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reprlib
 
-__all__ = ["QUOTE_LIMIT", "quote"]
+__all__ = ["QUOTE_LIMIT", "quote", "shorten"]
 
 QUOTE_LIMIT = 40
 """Most characters of a value's `repr` that an error message quotes; longer ones end in `…`."""
@@ -23,4 +23,9 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
         text = repr(value[: limit + 1])
         return text if len(value) <= limit and len(text) <= limit else text[:limit] + "…"
     text = _BOUNDED.repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` itself (no quotes), cut to `limit` characters plus `…` when longer."""
     return text if len(text) <= limit else text[:limit] + "…"
