@@ -36,7 +36,7 @@ _OFFSET = r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
 INSTANT_PATTERN = f"^{_DATE_TIME}{_OFFSET}$"
 """The shape of an instant, as a JSON Schema `pattern` (anchored, ASCII digits only)."""
 _INSTANT = re.compile(_DATE_TIME + _OFFSET)
-_YEARS = (EARLIEST.year - 1, LATEST.year)  # a day's offset either side of the bounds
+_FIRST_YEAR, _END_YEAR = EARLIEST.year, LATEST.year
 _OUT_OF_RANGE = "timestamp must be between 1970-01-01 and 9000-01-01"
 _EXAMPLE = "e.g. 2026-03-02T10:00:00Z or 2026-03-02T11:00:00+01:00"
 
@@ -55,14 +55,18 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(
             f"{quote(text)} is not an RFC 3339 date-time with seconds and an offset ({_EXAMPLE})"
         )
-    # The year first: a year far out of range could overflow the conversion to UTC.
-    if not _YEARS[0] <= int(text[:4]) <= _YEARS[1]:
-        raise ValueError(_OUT_OF_RANGE)
     try:
         parsed = datetime.fromisoformat(text.upper())
     except ValueError:
         raise ValueError(f"{quote(text)} is not a valid date-time ({_EXAMPLE})") from None
-    return _checked(parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC))
+    if parsed.tzinfo is not UTC:
+        try:
+            parsed = parsed.astimezone(UTC)
+        except OverflowError:  # year 1 or 9999 with an offset
+            raise ValueError(_OUT_OF_RANGE) from None
+    if not _FIRST_YEAR <= parsed.year < _END_YEAR:  # both bounds are the start of a year
+        raise ValueError(_OUT_OF_RANGE)
+    return parsed
 
 
 def to_utc(value: datetime) -> datetime:
@@ -76,7 +80,7 @@ def to_utc(value: datetime) -> datetime:
 
 
 def _checked(utc: datetime) -> datetime:
-    if not EARLIEST.year <= utc.year < LATEST.year:  # both bounds are the start of a year
+    if not _FIRST_YEAR <= utc.year < _END_YEAR:
         raise ValueError(_OUT_OF_RANGE)
     return utc
 
