@@ -39,7 +39,7 @@ _FLOAT_RE = re.compile(
 
 
 class _PolicyLoader(yaml.SafeLoader):
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise yaml.composer.ComposerError(
@@ -49,7 +49,7 @@ class _PolicyLoader(yaml.SafeLoader):
                 "write each value out",
                 event.start_mark,
             )
-        return super().compose_node(parent, index)  # type: ignore[arg-type]
+        return super().compose_node(parent, index)
 
 
 _PolicyLoader.yaml_implicit_resolvers = {
