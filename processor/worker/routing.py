@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from yarl import URL
 
 from processor.settings import Settings
-from processor.worker.lookup import Answer, TicketLookup
+from processor.worker.lookup import LOOKUP_HEADER, Answer, TicketLookup
 from processor.worker.rows import decode_head
 from processor.worker.sightings import (
     SIGHTING_HEADER,
@@ -25,7 +25,8 @@ from processor.worker.sightings import (
 __all__ = ["LOOKUP_TIMEOUT", "Interop", "partition_owners"]
 
 LOOKUP_TIMEOUT = 2.0
-"""Seconds a worker waits for another's answer to a ticket lookup."""
+"""Seconds a worker waits for another's answer from its own table; twice that for the home
+owner's answer, which may include its own fan-out."""
 
 
 class Interop:
@@ -72,7 +73,8 @@ class Interop:
 
     async def _fetch(self, url: str, ticket_id: str, headers: Mapping[str, str]) -> Answer:
         target = URL(url).with_path(f"/tickets/{quote(ticket_id, safe='')}", encoded=True)
-        timeout = aiohttp.ClientTimeout(total=LOOKUP_TIMEOUT)
+        rounds = 2 if headers.get(LOOKUP_HEADER) == "home" else 1
+        timeout = aiohttp.ClientTimeout(total=LOOKUP_TIMEOUT * rounds)
         try:
             async with self.app.http_client.get(
                 target, headers=dict(headers), timeout=timeout
