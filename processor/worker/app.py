@@ -75,9 +75,10 @@ def create_app(
     }
     metrics = Metrics(registry, census, lambda: _consumer_lag(app, settings.events_topic), targets)
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))
+    interop = Interop(app, settings, events, table, registry)
     service = SlaService(
         policy,
-        _StrKeys(table),
+        interop.watched(_StrKeys(table)),
         KafkaPublisher(alerts, dlq),
         metrics,
         census,
@@ -86,7 +87,6 @@ def create_app(
         machine=machine,
     )
     sla = SlaApp(app, service, settings)
-    interop = Interop(app, settings, events, table, registry)
     _wire(sla, events, table, interop.watch)
     _watch_stalls(sla)
     register_pages(sla, table, registry, interop.lookup)

@@ -3,7 +3,7 @@ sender, who owns which partition, and the HTTP client between workers."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -20,7 +20,9 @@ from processor.worker.sightings import (
     PartitionMetrics,
     PartitionWatch,
     decode_partitions,
+    sighting_value,
 )
+from processor.worker.table_store import TicketTable
 
 __all__ = ["LOOKUP_TIMEOUT", "Interop", "partition_owners"]
 
@@ -62,12 +64,16 @@ class Interop:
         row = self.tickets.get(ticket.encode())
         return None if row is None else decode_head(bytes(row))[0]
 
-    async def _send(self, ticket: str, home: int, partition: int) -> None:
+    def watched(self, table: TicketTable) -> TicketTable:
+        """The ticket table the service writes, telling the watch when a ticket's row goes."""
+        return _Forgetful(table, self.watch.forget)
+
+    async def _send(self, ticket: str, home: int, partition: int, gone: bool) -> None:
         await self.events.send(
             key=ticket.encode(),
             value=b"",
             partition=home,
-            headers=[(SIGHTING_HEADER, str(partition).encode())],
+            headers=[(SIGHTING_HEADER, sighting_value(partition, gone))],
             force=True,
         )
 
@@ -110,3 +116,31 @@ class _StrTable:
 
     def __setitem__(self, key: str, value: bytes) -> None:
         self._table[key.encode()] = value
+
+    def pop(self, key: str, default: bytes | None = None) -> bytes | None:
+        key_b = key.encode()
+        if key_b not in self._table:
+            return default
+        value = bytes(self._table[key_b])
+        del self._table[key_b]
+        return value
+
+
+class _Forgetful:
+    """A ticket table that calls `forget(ticket, partition)` when a ticket's row is deleted."""
+
+    def __init__(self, table: TicketTable, forget: Callable[[str, int], None]) -> None:
+        self._table, self._forget = table, forget
+
+    def get(self, key: str, default: bytes | None = None) -> bytes | None:
+        return self._table.get(key, default)
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self._table[key] = value
+
+    def pop(self, key: str, default: bytes | None = None) -> bytes | None:
+        value = self._table.pop(key, None)
+        if value is None:
+            return default
+        self._forget(key, decode_head(value)[0])
+        return value

@@ -17,7 +17,9 @@ state for the ticket, and its SLA is wrong. This module sees both:
   table), and adds the partition to the ticket's row of the `sightings` table, co-partitioned
   with the input like the ticket table. A ticket seen on two or more partitions (two sightings,
   or a sighting plus state on the home partition itself) is reported: counted in
-  `sla_split_tickets_total{topic}` and logged with the ticket id and partitions.
+  `sla_split_tickets_total{topic}` and logged with the ticket id and partitions. When the
+  ticket's state on a partition is deleted (end of its retention), a `gone` sighting withdraws
+  that partition, so the table holds live tickets only.
 
 Why sightings: the two halves of a split ticket live on two partitions, usually owned by two
 workers, and nothing else meets both. Sending every record's partition to one place would double
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
@@ -56,6 +58,7 @@ __all__ = [
     "decode_partitions",
     "encode_partitions",
     "is_sighting",
+    "sighting_value",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,8 @@ class Sightings(Protocol):
     def get(self, key: str, default: bytes | None = None, /) -> bytes | None: ...
 
     def __setitem__(self, key: str, value: bytes, /) -> None: ...
+
+    def pop(self, key: str, default: bytes | None = None, /) -> bytes | None: ...
 
 
 class PartitionMetrics:
@@ -118,8 +123,9 @@ def is_sighting(record: Record) -> bool:
     return any(name == SIGHTING_HEADER for name, _ in record.headers)
 
 
-Send = Callable[[str, int, int], Awaitable[None]]
-"""`send(ticket_id, home, partition)`: append a sighting of the ticket on `partition` to `home`."""
+Send = Callable[[str, int, int, bool], Awaitable[None]]
+"""`send(ticket_id, home, partition, gone)`: append a sighting of the ticket on `partition` to
+`home` (with `gone`: its state there was deleted)."""
 
 
 class PartitionWatch:
@@ -142,6 +148,8 @@ class PartitionWatch:
         self._checked: OrderedDict[tuple[str, int], str | None] = OrderedDict()
         """(ticket, partition) already checked -> the pattern of the ticket id as a key."""
         self._warned: set[str] = set()
+        self._gone: deque[tuple[str, int, int]] = deque()
+        """(ticket, home, partition) whose state was deleted, to tell the home partition."""
 
     async def on_input(self, record: Record) -> None:
         """An input record the service has handled (ticks are ignored). Never raises: the
@@ -158,7 +166,27 @@ class PartitionWatch:
         except Exception:
             log.exception("sighting record %s/%d@%d failed", record.topic, *_where(record))
 
+    def forget(self, ticket: str, partition: int) -> None:
+        """The ticket's state on `partition` was deleted (its retention ended), inside the
+        stream of that partition: its sighting is withdrawn, so the table does not grow."""
+        try:
+            self._checked.pop((ticket, partition), None)
+            home = home_partition(ticket.encode(), self.partitions)
+            if home == partition:
+                self._drop(ticket, partition)
+            else:  # sent with the next record's check (this runs inside the service's commit)
+                self._gone.append((ticket, home, partition))
+        except Exception:
+            log.exception("withdrawing the sighting of ticket %r failed", ticket)
+
+    async def _withdraw(self) -> None:
+        while self._gone:
+            ticket, home, partition = self._gone[0]
+            await self.send(ticket, home, partition, True)
+            self._gone.popleft()
+
     async def _on_input(self, record: Record) -> None:
+        await self._withdraw()
         if any(name == TICK_HEADER for name, _ in record.headers):
             return
         ticket = _ticket_of(record)
@@ -179,7 +207,7 @@ class PartitionWatch:
             return  # done before, or no state for it here (an invalid event): nothing to sight
         home = home_partition(ticket.encode(), self.partitions)
         if home != record.partition:
-            await self.send(ticket, home, record.partition)
+            await self.send(ticket, home, record.partition, False)
         self._remember(entry, pattern)
         if home != record.partition:
             return
@@ -188,13 +216,12 @@ class PartitionWatch:
             self._add(ticket, known, {home})
 
     def _on_sighting(self, record: Record) -> None:
-        try:
-            ticket = (record.key or b"").decode()
-            seen_on = int(next(v for name, v in record.headers if name == SIGHTING_HEADER))
-        except (UnicodeDecodeError, ValueError):
-            seen_on = -1
+        ticket, seen_on, gone = _parse_sighting(record)
         if not ticket or not 0 <= seen_on < self.partitions:
             log.warning("ignoring a malformed sighting record at %d@%d", *_where(record))
+            return
+        if gone:
+            self._drop(ticket, seen_on)
             return
         found = {seen_on}
         if self.row_partition(ticket) == record.partition:
@@ -218,6 +245,16 @@ class PartitionWatch:
                 self.topic,
                 ticket,
             )
+
+    def _drop(self, ticket: str, partition: int) -> None:
+        known = decode_partitions(self.sightings.get(ticket))
+        if partition not in known:
+            return
+        known.discard(partition)
+        if known:
+            self.sightings[ticket] = encode_partitions(known)
+        else:
+            self.sightings.pop(ticket, None)
 
     def _remember(self, entry: tuple[str, int], pattern: str | None) -> None:
         self._checked[entry] = pattern
@@ -252,6 +289,23 @@ _PATTERN_TEXT = {
     "unknown": "no known hash explains their partition: random, round-robin or explicit",
     "no_key": "they have no key; the key must be the ticket_id",
 }
+
+
+def sighting_value(partition: int, gone: bool) -> bytes:
+    """The `sla-sighting` header: the partition, then ` gone` when its state was deleted."""
+    return f"{partition} gone".encode() if gone else str(partition).encode()
+
+
+def _parse_sighting(record: Record) -> tuple[str, int, bool]:
+    """(ticket, partition, gone) of a sighting record; partition -1 when malformed."""
+    try:
+        ticket = (record.key or b"").decode()
+        value = next(v for name, v in record.headers if name == SIGHTING_HEADER).split(b" ")
+        if len(value) > 2 or (len(value) == 2 and value[1] != b"gone"):
+            return ticket, -1, False
+        return ticket, int(value[0]), len(value) == 2
+    except (UnicodeDecodeError, ValueError):
+        return "", -1, False
 
 
 def _ticket_of(record: Record) -> str | None:

@@ -15,12 +15,13 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
-from worker_harness import Topics, WorkerProcess, create_topics, produce
+from worker_harness import REPO, Topics, WorkerProcess, create_topics, produce, read_all
 
 from processor.kafka.partitioning import murmur2_partition
 
@@ -213,3 +214,43 @@ def test_a_ticket_written_through_both_partitioners_is_reported_split(
     ]
     assert len(reports) == 1 and str(parts) in reports[0], reports
     assert all(w.get(f"/tickets/{tid}")[0] == 200 for w in workers)  # still served, not hidden
+
+
+def test_a_deleted_ticket_withdraws_its_sighting(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """When an off-home ticket's state is deleted (end of its retention), a `gone` sighting goes
+    to its home partition, so the sightings table does not grow with finished tickets."""
+    tag = uuid.uuid4().hex[:8]
+    topics = Topics(f"ev-{tag}", f"al-{tag}", f"dlq-{tag}", f"app-{tag}", partitions=N)
+    asyncio.run(create_topics(kafka_bootstrap, topics))
+    policy = tmp_path / "policy.yaml"
+    shipped = (REPO / "processor/domain/default_policy.yaml").read_text()
+    policy.write_text(shipped.replace("pending_event_retention: 7d", "pending_event_retention: 1s"))
+    worker = WorkerProcess(
+        kafka_bootstrap, topics, tmp_path / "w", extra_env={"SLA_POLICY_FILE": str(policy)}
+    ).start()
+    try:
+        worker.wait_ready()
+        tid = next(
+            t
+            for t in (f"gone-{i}" for i in range(100))
+            if zlib.crc32(t.encode()) % N != murmur2_partition(t.encode(), N)
+        )
+        created = _created(tid)
+        answered = {**_responded(tid), "public": True}  # stops it: deleted 1 s later
+        _produce_rdkafka(kafka_bootstrap, topics.events, [created, answered])
+        crc, home = zlib.crc32(tid.encode()) % N, murmur2_partition(tid.encode(), N)
+        want = [str(crc).encode(), f"{crc} gone".encode()]
+        deadline, got = time.monotonic() + 60, []
+        while time.monotonic() < deadline and got != want:
+            records = asyncio.run(read_all(kafka_bootstrap, topics.events, idle=1.0))
+            got = [
+                value
+                for r in records
+                if r.key == tid.encode() and r.partition == home
+                for name, value in r.headers
+                if name == "sla-sighting"
+            ]
+        assert got == want, got
+        assert worker.get(f"/tickets/{tid}")[0] == 404  # deleted, and looked for everywhere
+    finally:
+        worker.stop()

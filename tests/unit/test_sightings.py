@@ -20,6 +20,7 @@ from processor.worker.sightings import (
     PartitionWatch,
     decode_partitions,
     encode_partitions,
+    sighting_value,
 )
 
 N = 4
@@ -54,8 +55,11 @@ class Partitions:
     def _row_partition(self, ticket: str) -> int | None:
         return self.current if (ticket, self.current) in self.rows else None
 
-    async def _send(self, ticket: str, home: int, partition: int) -> None:
-        headers = [(SIGHTING_HEADER, str(partition).encode())]
+    def pop(self, key: str, default: bytes | None = None) -> bytes | None:
+        return self.sightings[self.current].pop(key, default)
+
+    async def _send(self, ticket: str, home: int, partition: int, gone: bool) -> None:
+        headers = [(SIGHTING_HEADER, sighting_value(partition, gone))]
         self.outbox.append(self._record(home, ticket.encode(), b"", headers))
 
     def _record(
@@ -74,6 +78,13 @@ class Partitions:
             self.rows.add((record.key.decode(), record.partition))
         await self.watch.on_input(record)
         await self.deliver()
+
+    async def delete(self, ticket: str, partition: int) -> None:
+        """The ticket's state on `partition` reaches the end of its retention (on a tick)."""
+        self.current = partition
+        self.rows.discard((ticket, partition))
+        self.watch.forget(ticket, partition)
+        await self.handle(self._record(partition, None, b"", [(TICK_HEADER, b"x")]))
 
     async def deliver(self) -> None:
         while self.outbox:
@@ -142,8 +153,8 @@ async def test_one_sighting_per_ticket_and_partition(world: Partitions) -> None:
     sent: list[Record] = []
     original = world._send
 
-    async def counting(ticket: str, h: int, p: int) -> None:
-        await original(ticket, h, p)
+    async def counting(ticket: str, h: int, p: int, gone: bool) -> None:
+        await original(ticket, h, p, gone)
         sent.append(world.outbox[-1])
 
     world.watch.send = counting
@@ -209,10 +220,10 @@ async def test_ticks_and_malformed_sightings_are_ignored(
     world: Partitions, caplog: pytest.LogCaptureFixture
 ) -> None:
     await world.handle(world._record(1, None, b"", [(TICK_HEADER, b"2026-01-01T00:00:00+00:00")]))
-    for value in (b"x", b"99", b"-1"):
+    for value in (b"x", b"99", b"-1", b"1 went", b"1 gone now"):
         world.current = 0
         await world.watch.on_sighting(world._record(0, b"T-1", b"", [(SIGHTING_HEADER, value)]))
-    assert sum("malformed sighting" in r.getMessage() for r in caplog.records) == 3
+    assert sum("malformed sighting" in r.getMessage() for r in caplog.records) == 5
     assert all(not s for s in world.sightings.values())
     assert (
         sum(world.value("sla_mispartitioned_records_total", partitioner=p) for p in ("no_key",))
@@ -237,7 +248,7 @@ async def test_a_failing_send_does_not_raise_and_is_retried_later(
     t = tickets_off_contract(1)[0]
     original = world.watch.send
 
-    async def refuse(ticket: str, h: int, p: int) -> None:
+    async def refuse(ticket: str, h: int, p: int, gone: bool) -> None:
         raise RuntimeError("broker down")
 
     world.watch.send = refuse
@@ -246,6 +257,49 @@ async def test_a_failing_send_does_not_raise_and_is_retried_later(
     world.watch.send = original
     await world.event(t, crc(t))
     assert world.sighted(t) == {crc(t)}
+
+
+async def test_deleted_state_withdraws_its_sighting_so_the_table_does_not_grow(
+    world: Partitions,
+) -> None:
+    tickets = tickets_off_contract(20)
+    for t in tickets:
+        await world.event(t, crc(t))
+    assert sum(len(s) for s in world.sightings.values()) == 20
+    for t in tickets:
+        await world.delete(t, crc(t))
+    assert all(not s for s in world.sightings.values())
+    await world.event(tickets[0], crc(tickets[0]))  # the ticket comes back: sighted again
+    assert world.sighted(tickets[0]) == {crc(tickets[0])}
+
+
+async def test_each_half_of_a_split_ticket_is_withdrawn_on_its_own(world: Partitions) -> None:
+    t = tickets_off_contract(1)[0]
+    await world.event(t, home(t))
+    await world.event(t, crc(t))
+    await world.delete(t, home(t))
+    assert world.sighted(t) == {crc(t)}
+    await world.delete(t, crc(t))
+    assert world.sighted(t) == set()
+    assert world.splits() == 1
+
+
+async def test_a_withdrawal_that_cannot_be_sent_is_sent_with_a_later_record(
+    world: Partitions,
+) -> None:
+    t = tickets_off_contract(1)[0]
+    await world.event(t, crc(t))
+    original = world.watch.send
+
+    async def refuse(ticket: str, h: int, p: int, gone: bool) -> None:
+        raise RuntimeError("broker down")
+
+    world.watch.send = refuse
+    await world.delete(t, crc(t))
+    assert world.sighted(t) == {crc(t)}
+    world.watch.send = original
+    await world.handle(world._record(0, None, b"", [(TICK_HEADER, b"x")]))
+    assert world.sighted(t) == set()
 
 
 def test_partition_sets_round_trip() -> None:
