@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 
-TIERS = (("basic", 0.5), ("silver", 0.3), ("gold", 0.2))
-PRIORITIES = ((1, 0.1), (2, 0.2), (3, 0.4), (4, 0.3))
+from processor.simulate.model import DEFAULT_PRIORITY_MIX, DEFAULT_TIER_MIX
+
+TIERS = tuple(DEFAULT_TIER_MIX.items())  # (tier, weight): the simulator's mix
+PRIORITIES = tuple(DEFAULT_PRIORITY_MIX.items())
 ZONES = ("America/New_York", "Europe/Paris", "Asia/Kolkata", "Australia/Sydney", "UTC")
 TARGET_MIN = {1: 60, 2: 240, 3: 720, 4: 1440}
 

@@ -35,13 +35,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # devtools/
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import murmur2
 from common import bootstrap, emit, machine, median
-from harness import Topics, WorkerProcess, create_topics, delete_topics, load
 
+from devtools import Topics, WorkerProcess, create_topics, delete_topics, load
 from processor.domain.events import parse_event
 from processor.domain.machine import SlaMachine
 from processor.domain.policy import default_policy
@@ -298,7 +299,7 @@ async def recovery(server: str, topics: Topics, worker: WorkerProcess, tag: str)
         killed = time.time()
         restart = time.perf_counter()
         worker.start()
-        ready = await asyncio.to_thread(worker.wait_ready)
+        ready = await asyncio.to_thread(worker.wait_ready, 300, 0.05)
         got = await reader.wait_for(lambda a: a["ticket_id"] == tag, 1, timeout=300)
     finally:
         await reader.stop()
@@ -315,9 +316,9 @@ async def recovery(server: str, topics: Topics, worker: WorkerProcess, tag: str)
 def rss_empty(server: str, work: Path) -> int:
     topics = Topics.unique("empty")
     asyncio.run(create_topics(server, topics))
-    worker = WorkerProcess(server, topics, work / "empty").start()
+    worker = WorkerProcess(server, topics, work / "empty", http_timeout=10).start()
     try:
-        worker.wait_ready()
+        worker.wait_ready(timeout=300, poll=0.05)
         time.sleep(3)
         return worker.rss_bytes()
     finally:
@@ -344,14 +345,14 @@ def main() -> None:
         empty = rss_empty(server, work)
         topics = Topics.unique("scale", args.partitions)
         asyncio.run(create_topics(server, topics))
-        worker = WorkerProcess(server, topics, work / "w")
+        worker = WorkerProcess(server, topics, work / "w", http_timeout=10)
         try:
             t = time.perf_counter()
             at = datetime.now(UTC) - timedelta(hours=1)
             asyncio.run(fill_changelog(server, topics, args.tickets, at))
             fill_s = time.perf_counter() - t
             worker.start()
-            ready = worker.wait_ready(timeout=900)
+            ready = worker.wait_ready(timeout=900, poll=0.05)
             cold_s = ready - worker.started_at
             indexed = json.loads(worker.get("/healthz")[1])["indexed"]
             time.sleep(5)

@@ -24,10 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # devtools/
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from common import bootstrap, emit, generate_keyed, machine, median
-from harness import (
+
+from devtools import (
     OffsetWatch,
     Topics,
     WorkerProcess,
@@ -84,7 +86,7 @@ async def _watch(
     /metrics is read once a second (a scrape costs the worker ~10 ms); the committed offsets
     (a broker call) every 0.1 s.
     """
-    ready = await asyncio.to_thread(worker.wait_ready)
+    ready = await asyncio.to_thread(worker.wait_ready, 300, 0.05)
     cpu0 = worker.cpu_seconds()
     events_done = None
     next_scrape = 0.0
@@ -114,7 +116,7 @@ def run_once(server: str, n: int, partitions: int, work: Path) -> dict[str, obje
         cpu = time.process_time()
         base_s = asyncio.run(baseline(server, topics, ends))
         base_cpu = time.process_time() - cpu
-        worker = WorkerProcess(server, topics, work / topics.app_id).start()
+        worker = WorkerProcess(server, topics, work / topics.app_id, http_timeout=10).start()
         try:
             watched = asyncio.run(_watch(worker, server, topics, ends, n))
             ready, events_done, committed, proc_cpu = watched

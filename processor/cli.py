@@ -8,6 +8,7 @@ import click
 from processor import __version__
 from processor.commands.alerts import alerts
 from processor.commands.demo import demo
+from processor.commands.errors import IoErrorsGroup
 from processor.commands.events import events
 from processor.commands.policy import policy
 from processor.commands.replay import replay
@@ -18,7 +19,7 @@ from processor.commands.worker import worker
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=IoErrorsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sla-processor")
 def cli() -> None:
     """Watch support tickets against their SLA; raise near-breach, breach and resolved alerts."""

@@ -1,11 +1,12 @@
-"""Offline replay (docs/contract.md, "Offline replay"): the SLA core run in event time over JSON
+"""Offline replay (docs/contract.md#5-offline-replay): the SLA core run in event time over JSON
 lines, through the same `TicketRuntime` as the live worker.
 
 The watermark is `EventTimeWatermarks`: per partition (a line's `partition` field; lines without
 one form one stream), the newest `occurred_at` read, held back by `lateness`, with a guard
 against lone far-future lines. An alert for instant X is raised once the watermark judging its
 ticket is past X (before the event that moved it is applied); a ticket read behind the watermark
-gets what it is due at once. At the end of the input the watermark is the largest `occurred_at`
+gets what it is due at the next move of the watermark (its own events read before that still
+count). At the end of the input the watermark is the largest `occurred_at`
 not set aside, or `until` (inclusive). Ties are broken by ticket id, so the same input always
 gives byte-identical output; `emitted_at` is the watermark at which an alert was raised.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -9,7 +10,7 @@ from pydantic import ValidationError
 
 from processor.settings import Settings
 
-__all__ = ["settings_from", "worker_options"]
+__all__ = ["policy_path", "settings_from", "worker_options"]
 
 
 def worker_options(fun: Any) -> Any:
@@ -37,3 +38,9 @@ def settings_from(**overrides: Any) -> Settings:
             for e in exc.errors(include_url=False)
         )
         raise click.ClickException(f"invalid settings: {problems}") from None
+
+
+def policy_path(given: Path | None) -> Path | None:
+    """The policy file of a command: its --policy flag, else `SLA_POLICY_FILE` read through the
+    settings as the worker reads it, else None (the shipped default policy)."""
+    return given if given is not None else settings_from().policy_file

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
+from processor.commands.options import policy_path
+from processor.domain.constants import PRIORITIES, TIERS
 from processor.domain.durations import format_duration
 from processor.domain.policy import (
-    PRIORITIES,
-    TIERS,
     BeforeDeadline,
     CalendarSpec,
     Policy,
@@ -42,11 +42,11 @@ def check(file: Path) -> None:
     "--policy",
     "policy_file",
     type=_FILE,
-    envvar="SLA_POLICY_FILE",
     help="Policy YAML (env SLA_POLICY_FILE, as for the worker); default: the shipped policy.",
 )
 def show(policy_file: Path | None) -> None:
     """Print the active policy: version, calendars, targets and threshold instants."""
+    policy_file = policy_path(policy_file)
     loaded = _load_or_exit(policy_file)
     click.echo(f"source: {policy_file or 'shipped default policy'}")
     click.echo("\n".join(describe_policy(loaded)))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import BinaryIO
+from pathlib import Path
+from typing import IO
 
 import click
 
+from processor.commands.errors import describe_os_error
+from processor.commands.options import policy_path
 from processor.domain.durations import parse_duration
 from processor.domain.policy import Policy, PolicyError, load_policy
 from processor.replay import BadLine, Replayer, replay_lines
@@ -53,8 +57,8 @@ class _Duration(click.ParamType):
 @click.option(
     "--policy",
     "policy_file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Policy YAML (default: the shipped Okta Premier Success matrix).",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Policy YAML [SLA_POLICY_FILE] (default: the shipped Okta Premier Success matrix).",
 )
 @click.option("--until", type=_Instant(), help="Raise everything due up to this instant.")
 @click.option(
@@ -79,16 +83,16 @@ class _Duration(click.ParamType):
 )
 @click.option("--strict", is_flag=True, help="Exit non-zero if any input line is invalid.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary or progress on stderr.")
-@click.argument("source", type=click.File("rb"), default="-")
+@click.argument("source", type=click.Path(allow_dash=True), default="-")
 def replay(
-    policy_file: str | None,
+    policy_file: Path | None,
     until: datetime | None,
     partitions: int | None,
     lateness: timedelta,
     max_skew: timedelta,
     strict: bool,
     quiet: bool,
-    source: BinaryIO,
+    source: str,
 ) -> None:
     """Run the SLA core over events (JSON lines, FILE or - for stdin); print alerts as JSON lines.
 
@@ -96,11 +100,14 @@ def replay(
     ticket's partition (lines' `partition` field, as `events export` writes them) is past X,
     at the end of the input, or at --until. Invalid lines and outliers are reported on stderr
     with their line number and reason; the rest is processed. The same input always gives the
-    same output.
+    same output. Exits 1 if no line at all was a valid event.
     """
-    policy = _load_policy_or_exit(policy_file)
     replayer = Replayer(
-        policy, until=until, partitions=partitions, lateness=lateness, max_skew=max_skew
+        _load_policy_or_exit(policy_path(policy_file)),
+        until=until,
+        partitions=partitions,
+        lateness=lateness,
+        max_skew=max_skew,
     )
     bad: list[BadLine] = []
 
@@ -108,17 +115,49 @@ def replay(
         bad.append(line)
         click.echo(f"replay: {line}", err=True)
 
-    out = sys.stdout
     progress = _Progress(replayer, enabled=not quiet and sys.stderr.isatty())
-    for alert in replay_lines(progress.wrap(source), replayer, report):
-        out.write(alert.to_json())
-        out.write("\n")
-    out.flush()
+    with _open_input(source) as handle:
+        lines = _Input(handle, "standard input" if source == "-" else source)
+        out = sys.stdout
+        for alert in replay_lines(progress.wrap(lines), replayer, report):
+            out.write(alert.to_json())
+            out.write("\n")
+        out.flush()
     progress.done()
     if not quiet:
         click.echo(replayer.stats.summary(), err=True)
+    if lines.nonblank and len(bad) == lines.nonblank:
+        raise click.ClickException(
+            f"no valid event in {lines.name}: all {len(bad)} line(s) invalid"
+        )
     if strict and bad:
         raise click.ClickException(f"{len(bad)} invalid line(s) (--strict)")
+
+
+def _open_input(source: str) -> IO[bytes]:
+    try:
+        return click.open_file(source, "rb")
+    except OSError as exc:
+        raise click.ClickException(describe_os_error(exc, "cannot read the input")) from None
+
+
+class _Input:
+    """The input's lines: counts the non-blank ones, and a read error becomes one line."""
+
+    def __init__(self, source: Iterable[bytes], name: str) -> None:
+        self.source, self.name, self.nonblank = iter(source), name, 0
+
+    def __iter__(self) -> _Input:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            line = next(self.source)
+        except OSError as exc:
+            raise click.ClickException(describe_os_error(exc, f"cannot read {self.name}")) from None
+        if not line.isspace():
+            self.nonblank += 1
+        return line
 
 
 class _Progress:
@@ -128,7 +167,7 @@ class _Progress:
         self.replayer, self.enabled = replayer, enabled
         self.started = self.last = time.monotonic()
 
-    def wrap(self, source: BinaryIO) -> BinaryIO | _Iter:
+    def wrap(self, source: Iterator[bytes]) -> Iterator[bytes]:
         return _Iter(source, self) if self.enabled else source
 
     def tick(self, count: int) -> None:
@@ -144,7 +183,7 @@ class _Progress:
 
 
 class _Iter:
-    def __init__(self, source: BinaryIO, progress: _Progress) -> None:
+    def __init__(self, source: Iterator[bytes], progress: _Progress) -> None:
         self.source, self.progress = source, progress
 
     def __iter__(self) -> _Iter:
@@ -158,7 +197,7 @@ class _Iter:
         return line
 
 
-def _load_policy_or_exit(path: str | None) -> Policy:
+def _load_policy_or_exit(path: Path | None) -> Policy:
     try:
         return load_policy(path)
     except PolicyError as exc:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from processor.domain.constants import PRIORITIES, TIERS
 from processor.simulate.model import DEFAULT_PRIORITY_MIX, DEFAULT_TIER_MIX, SimConfig
 from processor.simulate.run import Run, execute
 
@@ -74,8 +75,14 @@ class _Parsed(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-TIER_KEYS = {tier: tier for tier in DEFAULT_TIER_MIX}
-PRIORITY_KEYS = {str(p): p for p in DEFAULT_PRIORITY_MIX}
+TIER_KEYS: dict[str, Any] = {tier: tier for tier in TIERS}
+PRIORITY_KEYS = {str(p): p for p in PRIORITIES}
+
+
+def _mix_text(mix: Mapping[Any, float]) -> str:
+    return ",".join(f"{name}={weight:g}" for name, weight in mix.items())
+
+
 DURATION = _Parsed("DURATION", parse_duration)
 TIER_MIX = _Parsed("MIX", lambda text: parse_mix(text, TIER_KEYS))
 PRIORITY_MIX = _Parsed("MIX", lambda text: parse_mix(text, PRIORITY_KEYS))
@@ -99,9 +106,9 @@ _OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ("--out", {"type": click.Path(dir_okay=False, writable=True, path_type=Path),
      "help": "Also write each produced value as a JSON line (replayable)."}),
     ("--no-kafka", {"is_flag": True, "help": "Do not produce; write to --out or stdout."}),
-    ("--mix", {"type": TIER_MIX, "default": "basic=0.5,silver=0.3,gold=0.2",
+    ("--mix", {"type": TIER_MIX, "default": _mix_text(DEFAULT_TIER_MIX),
      "help": "Tier weights.", **_SHOW}),
-    ("--priorities", {"type": PRIORITY_MIX, "default": "1=0.1,2=0.2,3=0.4,4=0.3",
+    ("--priorities", {"type": PRIORITY_MIX, "default": _mix_text(DEFAULT_PRIORITY_MIX),
      "help": "Priority weights.", **_SHOW}),
     ("--fast", {"is_flag": True, "help": "No real-time pacing (tests, loading)."}),
     ("--quiet -q", {"is_flag": True, "help": "No progress or summary on stderr."}),
@@ -117,7 +124,7 @@ def _with_options(command: Callable[..., None]) -> Callable[..., None]:
 @click.command("simulate")
 @_with_options
 def simulate(**options: Any) -> None:
-    """Produce realistic helpdesk ticket events (DESIGN section 2) for the SLA worker.
+    """Produce realistic helpdesk ticket events (docs/contract.md#2-input-events) for the worker.
 
     Tickets arrive at --rate; most get a public response before their SLA target, ~12% late,
     ~5% are closed unanswered; priorities change now and then; ~1% of events are sent twice and

@@ -1,4 +1,4 @@
-"""Alerts on `sla.alerts` (DESIGN section 4).
+"""Alerts on `sla.alerts` (docs/contract.md#4-alerts).
 
 An alert's identity is (ticket, metric, deadline, threshold); `alert_id` is a UUIDv5 of that
 identity, so the live worker and `replay` produce the same id for the same alert, and consumers

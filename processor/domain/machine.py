@@ -12,6 +12,14 @@ Time rules:
 - An event's own `occurred_at` is evidence that time has passed for its ticket: before an event is
   applied, thresholds before its `occurred_at` are raised (the ticket was still waiting then), and
   after a priority change the thresholds of the new deadline that lie before it are raised at once.
+
+Tombstones: once a ticket stops (first public response, or solved / closed), its state shrinks to
+a tombstone and every later event for it is ignored (a redelivered `ticket.created`, even with a
+new event id, re-opens nothing) until the watermark passes `stopped_at` + the policy's
+`tombstone_retention` (30 days by default); `due` then deletes it, and `next_due` gives that
+instant, so the deadline index schedules the deletion. After that, the ticket is unknown: an event
+for it starts afresh. Events that wait for their `ticket.created` expire after
+`pending_event_retention` instead.
 """
 
 from __future__ import annotations
@@ -41,13 +49,21 @@ _STOP_STATUSES = frozenset({"solved", "closed"})
 
 @dataclass(frozen=True, slots=True)
 class StopRecord:
-    """The first-response outcome of a ticket, for metrics."""
+    """One stop of one metric's clock (met or breached), for metrics and reports.
+
+    `tier` and `priority` are the ticket's when the clock stopped; `target_seconds` is the
+    target that applied; `at` the stop instant (a report's "time to stop" is
+    `business_seconds`, a share of the target is `business_seconds / target_seconds`)."""
 
     tier: str
     priority: int
     business_seconds: float
     met: bool
     reason: str
+    metric: str = "first_response"
+    ticket_id: str = ""
+    at: datetime | None = None
+    target_seconds: int = 0
 
 
 @dataclass(slots=True)
@@ -59,7 +75,8 @@ class Outcome:
     duplicate: bool = False
     ignored: bool = False
     dropped: int = 0
-    stop: StopRecord | None = None
+    stops: list[StopRecord] = field(default_factory=list)
+    """Clocks that stopped in this call (several metrics can stop on one event)."""
 
 
 class SlaMachine:
@@ -68,6 +85,7 @@ class SlaMachine:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._retention = policy.pending_event_retention
+        self._tombstone = policy.tombstone_retention
         self._thresholds: dict[timedelta, list[Threshold]] = {}
         self._calendars: dict[tuple[str, str], BusinessCalendar] = {}
 
@@ -79,6 +97,7 @@ class SlaMachine:
         horizon: datetime | None = None,
     ) -> tuple[TicketState, Outcome]:
         """Fold `event` into `state` (None for an unknown ticket). `now` stamps raised alerts.
+        On a stopped ticket (a tombstone) every event is ignored (or a duplicate).
 
         Thresholds before the event's `occurred_at` are raised first; `horizon` (the live
         worker's wall clock) caps that, so an event stamped in the future raises nothing early.
@@ -89,19 +108,21 @@ class SlaMachine:
         if state.has_seen(event.event_id):
             out.duplicate = True
             return state, out
+        if state.phase == "stopped":
+            out.ignored = True  # a tombstone never changes: its size stays bounded
+            return state, out
         state.remember(event.event_id)
         if state.phase == "pending":
             self._apply_pending(state, event, now, out, horizon)
-        elif state.phase == "open":
-            self._apply_open(state, event, now, out, horizon)
         else:
-            out.ignored = True
+            self._apply_open(state, event, now, out, horizon)
         return state, out
 
     def due(
         self, state: TicketState, watermark: datetime, now: datetime, *, inclusive: bool = False
     ) -> Outcome:
-        """Raise what is due before `watermark`; expire pending events and old tombstones."""
+        """Raise what is due before `watermark`; expire pending events (after
+        `pending_event_retention`) and tombstones (after `tombstone_retention`)."""
         out = Outcome()
         if state.phase == "open":
             self._raise_due(state, watermark, now, out, inclusive=inclusive)
@@ -111,7 +132,7 @@ class SlaMachine:
                 out.dropped = len(state.pending)
                 out.delete = True
         elif state.stopped_at is not None and _passed(
-            state.stopped_at + self._retention, watermark, inclusive
+            state.stopped_at + self._tombstone, watermark, inclusive
         ):
             out.delete = True
         return out
@@ -128,7 +149,7 @@ class SlaMachine:
             return None
         if state.phase == "pending":
             return None if state.pending_since is None else state.pending_since + self._retention
-        return None if state.stopped_at is None else state.stopped_at + self._retention
+        return None if state.stopped_at is None else state.stopped_at + self._tombstone
 
     # -- phases -----------------------------------------------------------------------------
 
@@ -225,13 +246,23 @@ class SlaMachine:
         elapsed = calendar.between(state.created_at, stop)
         state.phase, state.stopped_at, state.stop_reason = "stopped", stop, reason
         state.met = stop <= deadline
-        state.thresholds, state.pending = [], []
-        out.stop = StopRecord(
-            state.tier, state.priority, elapsed.total_seconds(), state.met, reason
+        out.stops.append(
+            StopRecord(
+                state.tier,
+                state.priority,
+                elapsed.total_seconds(),
+                state.met,
+                reason,
+                self.policy.metric,
+                state.ticket_id,
+                stop,
+                state.target_seconds,
+            )
         )
         if state.sent and not state.resolved_sent:
             state.resolved_sent = True
             out.alerts.append(self._alert(state, "sla.resolved", None, stop, now))
+        state.shrink()
 
     # -- alerts -----------------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ package) is the seed's Okta Premier Success matrix. Durations are written `30m`,
 every priority (1-4). Thresholds are near-breach points before the implicit breach at 100%: a
 fraction of the target in (0, 1), or `{before: D}`, a duration before the deadline. A `before`
 duration as long as the target (or longer) means that threshold is due at the start: it is clamped
-to 0 elapsed and fraction 0.0.
+to 0 elapsed and fraction 0.0. `pending_event_retention` (default 7d) is how long events wait for
+their `ticket.created`; `tombstone_retention` (default 30d) how long a stopped ticket stays a
+tombstone that ignores every later event (a redelivered `ticket.created` too), both in event time.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class Policy(BaseModel):
     metric: Literal["first_response"] = "first_response"
     on_priority_change: Literal["from_creation", "from_change"] = "from_creation"
     pending_event_retention: Duration = timedelta(days=7)
+    tombstone_retention: Duration = timedelta(days=30)
     thresholds: Annotated[list[ThresholdSpec], AfterValidator(distinct)] = [0.75, 0.9]
     calendars: dict[str, CalendarSpec]
     tiers: Tiers

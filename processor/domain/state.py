@@ -4,25 +4,36 @@ A ticket is in one of three phases:
 - `pending`: events arrived before `ticket.created`; they are kept (bounded by event time) and
   applied when the creation event arrives;
 - `open`: awaiting its first response; `thresholds` holds the due instants of the current deadline;
-- `stopped`: the first response (or a close) happened; the record is a small tombstone kept for
-  the retention period so that late duplicates cannot re-open the ticket, then deleted.
+- `stopped`: the first response (or a close) happened; the record shrinks to a tombstone
+  (`shrink`): what `/tickets/{id}` shows (customer, tier, priority, zone, creation, deadline,
+  target, stop instant, reason, met, whether `sla.resolved` was sent) and the last
+  `TOMBSTONE_SEEN_IDS` event ids; no thresholds, alerts sent or early events. It never changes
+  again: every later event for the ticket (a redelivered `ticket.created` with a new event id
+  too) is ignored until the policy's `tombstone_retention` has passed after `stopped_at` (event
+  time), and then the row is deleted.
 
-`to_dict` / `from_dict` give a JSON-compatible form for the changelog-backed table.
+`to_dict` / `from_dict` give a JSON-compatible form for the changelog-backed table. Every key is
+always written, so a worker of the previous release can still read a tombstone (rolling upgrade),
+and `from_dict` shrinks a stopped row that such a worker wrote.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from processor.domain.alerts import format_instant
 
-__all__ = ["MAX_SEEN_IDS", "Phase", "TicketState"]
+__all__ = ["MAX_SEEN_IDS", "TOMBSTONE_SEEN_IDS", "Phase", "TicketState"]
 
 Phase = Literal["pending", "open", "stopped"]
 MAX_SEEN_IDS = 256
 """How many recent event ids a ticket remembers for deduplication."""
+TOMBSTONE_SEEN_IDS = 4
+"""How many of its last event ids a stopped ticket keeps: a redelivery of the events that just
+stopped it still counts as a duplicate; an older one is ignored all the same."""
 
 
 @dataclass(slots=True)
@@ -60,6 +71,12 @@ class TicketState:
         if len(self.seen) > MAX_SEEN_IDS:
             del self.seen[: len(self.seen) - MAX_SEEN_IDS]
 
+    def shrink(self) -> None:
+        """Reduce a stopped ticket to its tombstone (see the module docstring)."""
+        self.origin, self.pending_since = None, None
+        self.thresholds, self.sent, self.pending = [], [], []
+        del self.seen[: max(len(self.seen) - TOMBSTONE_SEEN_IDS, 0)]
+
     def is_sent(self, deadline: datetime, threshold: float) -> bool:
         # Most tickets never had an alert: skip formatting the deadline for them.
         return bool(self.sent) and (format_instant(deadline), threshold) in self.sent
@@ -96,13 +113,16 @@ class TicketState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TicketState:
-        return cls(
+        """The state `to_dict` gave, or a row of an earlier release (a stopped one is shrunk).
+
+        Strings shared by many tickets are interned: one copy for all decoded states."""
+        state = cls(
             ticket_id=data["ticket_id"],
-            phase=data["phase"],
-            customer_id=data["customer_id"],
-            tier=data["tier"],
+            phase=cast(Phase, sys.intern(data["phase"])),
+            customer_id=sys.intern(data["customer_id"]),
+            tier=sys.intern(data["tier"]),
             priority=data["priority"],
-            timezone=data["timezone"],
+            timezone=sys.intern(data["timezone"]),
             created_at=_dt_in(data["created_at"]),
             origin=_dt_in(data["origin"]),
             target_seconds=data["target_seconds"],
@@ -110,13 +130,20 @@ class TicketState:
             thresholds=[(float(f), datetime.fromisoformat(d)) for f, d in data["thresholds"]],
             sent=[(str(d), float(t)) for d, t in data["sent"]],
             stopped_at=_dt_in(data["stopped_at"]),
-            stop_reason=data["stop_reason"],
+            stop_reason=_intern(data["stop_reason"]),
             met=data["met"],
             resolved_sent=data["resolved_sent"],
             pending=list(data["pending"]),
             pending_since=_dt_in(data["pending_since"]),
             seen=list(data["seen"]),
         )
+        if state.phase == "stopped":
+            state.shrink()
+        return state
+
+
+def _intern(value: str | None) -> str | None:
+    return None if value is None else sys.intern(value)
 
 
 def _dt_out(value: datetime | None) -> str | None:

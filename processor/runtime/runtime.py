@@ -73,12 +73,10 @@ class TicketRuntime:
         stamp = now or watermark or event.occurred_at
         try:
             state, out = self.machine.apply(self._load(event.ticket_id), event, stamp, horizon)
+            # A ticket read behind the watermark (created late) is due at the next move of the
+            # watermark or at the end of input, not at once: its own events, often produced
+            # right after it (a backfill, a bridge replaying ticket by ticket), come first.
             self._settle(step, partition, state, out)
-            # A ticket read behind the watermark (created late, or an upgrade into the past)
-            # gets what it is due at once, with its own due_at.
-            due = self._changes.get(event.ticket_id)
-            if watermark is not None and due is not None and _before(due.next_due, watermark):
-                self._settle(step, partition, state, self.machine.due(state, watermark, stamp))
         except Exception as exc:  # one bad ticket must not stop the others: reported
             self._drop(partition, event.ticket_id)
             step.failures.append((event.ticket_id, exc))
@@ -192,10 +190,6 @@ class TicketRuntime:
         except Exception:  # a state the core cannot read waits for its next event
             due = None
         self.index.schedule(partition, ticket_id, due)
-
-
-def _before(at: datetime | None, watermark: datetime) -> bool:
-    return at is not None and at < watermark
 
 
 def _finish(watermarks: Watermarks) -> tuple[datetime | None, list[Late]]:

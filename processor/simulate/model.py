@@ -32,6 +32,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from processor.domain.constants import PRIORITIES, TIERS
+from processor.domain.policy import default_policy
+
 __all__ = [
     "DEFAULT_PRIORITY_MIX",
     "DEFAULT_TIER_MIX",
@@ -45,12 +48,11 @@ __all__ = [
 ]
 
 TARGET_SECONDS: Mapping[tuple[str, int], int] = {
-    ("basic", 1): 2 * 3600, ("basic", 2): 12 * 3600, ("basic", 3): 24 * 3600,
-    ("basic", 4): 24 * 3600, ("silver", 1): 3600, ("silver", 2): 2 * 3600,
-    ("silver", 3): 8 * 3600, ("silver", 4): 24 * 3600, ("gold", 1): 1800, ("gold", 2): 3600,
-    ("gold", 3): 4 * 3600, ("gold", 4): 24 * 3600,
-}  # fmt: skip
-"""First-response targets of the seed matrix (basic counts business hours; used as wall time)."""
+    (tier, priority): int(default_policy().target(tier, priority).total_seconds())
+    for tier in TIERS
+    for priority in PRIORITIES
+}
+"""First-response targets of the shipped policy (basic counts business hours; used as wall time)."""
 
 DEFAULT_TIER_MIX: Mapping[str, float] = {"basic": 0.5, "silver": 0.3, "gold": 0.2}
 DEFAULT_PRIORITY_MIX: Mapping[int, float] = {1: 0.1, 2: 0.2, 3: 0.4, 4: 0.3}

@@ -15,8 +15,9 @@ import faust
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from prometheus_client import CollectorRegistry
 
+from processor.domain.constants import PRIORITIES, TIERS
 from processor.domain.machine import SlaMachine
-from processor.domain.policy import TIERS, Policy, load_policy
+from processor.domain.policy import Policy, load_policy
 from processor.kafka.client import faust_credentials
 from processor.settings import Settings
 from processor.worker.faust_compat import check_app, is_paused, positions
@@ -71,7 +72,7 @@ def create_app(
     targets: dict[tuple[str, int], float] = {
         (tier, prio): policy.target(tier, prio).total_seconds()
         for tier in TIERS
-        for prio in (1, 2, 3, 4)
+        for prio in PRIORITIES
     }
     metrics = Metrics(registry, census, lambda: _consumer_lag(app, settings.events_topic), targets)
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))

@@ -1,4 +1,4 @@
-"""Prometheus metrics of DESIGN section 6, on an injected registry.
+"""Prometheus metrics of docs/contract.md#6-metrics, on an injected registry.
 
 Labels are bounded (tier, priority, type, kind, outcome, reason). The open / at-risk / breached
 gauges are computed at scrape time from `TicketCensus`, which is derived from the ticket table
@@ -14,10 +14,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from processor.domain import constants
+
 __all__ = ["Metrics", "TicketCensus"]
 
-TIERS = ("basic", "silver", "gold")
-PRIORITIES = ("1", "2", "3", "4")
+TIERS: tuple[str, ...] = constants.TIERS
+PRIORITIES = tuple(str(p) for p in constants.PRIORITIES)  # label values
 FIRST_RESPONSE_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800)
 DELAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 WORKER_DLQ_REASONS = ("bad_tick", "internal_error")

@@ -208,8 +208,7 @@ class SlaService:
             self.metrics.duplicates.inc()
         if out.dropped:
             self.metrics.dropped.inc(out.dropped)
-        if out.stop is not None:
-            s = out.stop
+        for s in out.stops:
             outcome = "met" if s.met else "breached"
             self.metrics.responses.labels(s.tier, str(s.priority), outcome).inc()
             self.metrics.first_response.labels(s.tier, str(s.priority)).observe(s.business_seconds)

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from chaos_helpers import judge, scenario, utcnow
-from worker_harness import (
+
+from devtools import (
     Topics,
     WorkerProcess,
     alerts_of,
@@ -24,7 +25,6 @@ from worker_harness import (
     read_all,
     wait_caught_up,
 )
-
 from processor.localkafka import LocalKafka
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
@@ -69,7 +69,7 @@ def test_kill_9_five_times_during_50k_events(
 
 
 def test_broker_restart_mid_run(tmp_path: Path, unique_name: Any) -> None:
-    from worker_harness import free_port
+    from devtools import free_port
 
     kafka = LocalKafka(port=free_port(), controller_port=free_port(), data_dir=tmp_path / "k")
     kafka.start(timeout=120)

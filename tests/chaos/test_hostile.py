@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from worker_harness import Topics, WorkerProcess, create_topics, produce, read_all, wait_caught_up
 
+from devtools import Topics, WorkerProcess, create_topics, produce, read_all, wait_caught_up
 from processor.domain.events import InvalidEvent, parse_event
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]

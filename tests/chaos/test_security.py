@@ -34,8 +34,8 @@ from security_helpers import (
     read_secure,
     start_secure_broker,
 )
-from worker_harness import REPO, Topics, WorkerProcess
 
+from devtools import REPO, Topics, WorkerProcess
 from processor.settings import Settings
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]

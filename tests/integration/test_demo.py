@@ -20,7 +20,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from worker_harness import REPO, free_port
+
+from devtools import REPO, free_port
 
 pytestmark = pytest.mark.integration
 

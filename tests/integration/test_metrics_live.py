@@ -1,4 +1,4 @@
-"""Exact metric values of one real worker after a known scenario (DESIGN section 6).
+"""Exact metric values of one real worker after a known scenario (docs/contract.md#6-metrics).
 
 One worker on the real broker reads a scenario whose every number is known in advance; once the
 expected alerts are on the alerts topic and the worker has read all its input, a scrape of
@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from worker_harness import Topics, WorkerProcess, alerts_of, create_topics, produce, read_all
 
+from devtools import Topics, WorkerProcess, alerts_of, create_topics, produce, read_all
 from processor.domain.policy import TIERS, default_policy
 
 pytestmark = pytest.mark.integration

@@ -28,7 +28,8 @@ from typing import Any
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from worker_harness import REPO, Topics, WorkerProcess, create_topics, free_port, produce
+
+from devtools import REPO, Topics, WorkerProcess, create_topics, free_port, produce
 
 pytestmark = pytest.mark.integration
 

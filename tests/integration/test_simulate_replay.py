@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from worker_harness import (
+
+from devtools import (
     REPO,
     Topics,
     WorkerProcess,

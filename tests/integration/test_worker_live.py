@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from worker_harness import (
+
+from devtools import (
     Topics,
     WorkerProcess,
     alerts_of,
@@ -24,7 +25,6 @@ from worker_harness import (
     produce,
     read_all,
 )
-
 from processor.domain.events import parse_event
 from processor.domain.policy import default_policy
 from processor.replay import Replayer

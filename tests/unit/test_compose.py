@@ -1,4 +1,4 @@
-"""docker-compose.yml is valid compose and wires the demo as DESIGN.md section 7 says.
+"""docker-compose.yml is valid compose and wires the demo as docs/contract.md#7-operations says.
 
 A compose implementation validates the file (`docker compose config -q`, or the standalone
 `docker-compose config -q`, which needs no Docker engine); the rest reads it with PyYAML and

@@ -1,4 +1,5 @@
-"""Input validation (DESIGN 2): strict known fields, unknown fields ignored, clear reasons."""
+"""Input validation (docs/contract.md#2-input-events): strict known fields, unknown fields
+ignored, clear reasons."""
 
 from __future__ import annotations
 

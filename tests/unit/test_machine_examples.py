@@ -1,4 +1,4 @@
-"""Worked examples of DESIGN section 3, each with its arithmetic in a comment.
+"""Worked examples of docs/contract.md#3-sla-semantics, each with its arithmetic in a comment.
 
 Targets (seed matrix): basic P1 2h, P2 12h, P3/P4 24h; silver P1 1h, P2 2h, P3 8h, P4 24h;
 gold P1 30m, P2 1h, P3 4h, P4 24h. Near-breach at 75% and 90%, breach at 100%.

@@ -27,7 +27,7 @@ from processor.domain.policy import (
 DEFAULT_TEXT = files("processor.domain").joinpath("default_policy.yaml").read_text("utf-8")
 H, M = timedelta(hours=1), timedelta(minutes=1)
 
-# The seed's response-time table (seed/README.md).
+# The seed's response-time table (docs/contract.md#3-sla-semantics).
 SEED: dict[Tier, dict[int, timedelta]] = {
     "basic": {1: 2 * H, 2: 12 * H, 3: 24 * H, 4: 24 * H},
     "silver": {1: H, 2: 2 * H, 3: 8 * H, 4: 24 * H},

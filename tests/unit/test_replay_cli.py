@@ -1,4 +1,5 @@
-"""`sla-processor replay` (DESIGN section 5): JSON lines in, alerts out, bad lines on stderr."""
+"""`sla-processor replay` (docs/contract.md#5-offline-replay): JSON lines in, alerts out, bad
+lines on stderr."""
 
 from __future__ import annotations
 

@@ -219,3 +219,25 @@ def test_a_bad_partition_field_is_an_invalid_line() -> None:
     assert [(b.line, b.reason) for b in bad] == [(1, "invalid_field")]
     nested = created("T", T0, meta={"partition": "x"})  # not the top-level field
     assert parse_line(nested)[1] == -1
+
+
+def test_until_with_an_offset_stamps_emitted_at_in_utc() -> None:
+    until = datetime.fromisoformat("2026-03-02T10:00:00+01:00")  # 09:00Z
+    alerts, _ = run([created("T", T0)], until=until)
+    assert {a.to_json().split('"emitted_at":')[1] for a in alerts} == {'"2026-03-02T09:00:00Z"}'}
+
+
+def test_a_late_ticket_read_with_its_own_response_right_after_raises_nothing() -> None:
+    # A backfill replaying ticket by ticket: Y (created 10:00, answered 11:00) and then X
+    # (created 10:00, answered 10:10). X's creation is read behind the 11:00 watermark, but
+    # its response, read next, comes first: X met its SLA and pages nobody.
+    ten = T0.replace(hour=10)
+    alerts, _ = run(
+        [
+            created("Y", ten),
+            line("agent_responded", "Y", ten + timedelta(hours=1)),
+            created("X", ten),
+            line("agent_responded", "X", ten + timedelta(minutes=10)),
+        ]
+    )
+    assert [a for a in alerts if a.ticket_id == "X"] == []

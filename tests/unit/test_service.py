@@ -131,7 +131,7 @@ async def test_rebuild_restores_index_and_gauges_from_table_rows(world: Any) -> 
 
 
 async def test_finished_ticket_is_deleted_after_the_retention(world: Any) -> None:
-    service, _, clock, registry = world
+    service, recorder, clock, registry = world
     await service.on_record(rec(created()))
     responded = {
         "type": "ticket.agent_responded",
@@ -153,8 +153,15 @@ async def test_finished_ticket_is_deleted_after_the_retention(world: Any) -> Non
         == 300
     )
     assert "T1" in service.table  # tombstone: a late duplicate cannot re-open it
-    clock.now = T0 + timedelta(days=7, minutes=6)
-    await service.on_record(tick(T0 + timedelta(days=7, minutes=6)))
+    clock.now = T0 + timedelta(days=8)
+    await service.on_record(tick(T0 + timedelta(days=8)))
+    assert "T1" in service.table  # kept for the policy's tombstone_retention (30 days)
+    await service.on_record(rec({**created(), "event_id": "T1c-redelivered"}))
+    clock.now = T0 + timedelta(days=8, hours=1)
+    await service.on_record(tick(clock.now))
+    assert recorder.sent == []  # the redelivered ticket.created re-opened nothing
+    clock.now = T0 + timedelta(days=30, minutes=6)
+    await service.on_record(tick(T0 + timedelta(days=30, minutes=6)))
     assert "T1" not in service.table
     assert len(service.index) == 0
 

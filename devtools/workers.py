@@ -1,8 +1,7 @@
-"""Kafka side of the benchmarks: topics, bulk loading, offsets, and worker subprocesses."""
+"""Real `sla-processor worker` subprocesses on the real broker, and their topics' names."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
@@ -13,12 +12,10 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+__all__ = ["REPO", "Topics", "WorkerFailed", "WorkerProcess", "free_port", "wait_caught_up"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,15 +26,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class WorkerFailed(AssertionError):
+    """The worker exited or did not become ready (an AssertionError: a test failure)."""
+
+
 @dataclass
 class Topics:
-    """Unique topic names and consumer group for one benchmark run."""
+    """Unique names for one test's or benchmark run's topics and consumer group."""
 
     events: str
     alerts: str
     dlq: str
     app_id: str
-    partitions: int = 6
+    partitions: int = 4
 
     @classmethod
     def unique(cls, prefix: str, partitions: int = 6) -> Topics:
@@ -54,95 +55,6 @@ class Topics:
         }
 
 
-async def create_topics(bootstrap: str, topics: Topics) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [
-                NewTopic(topics.events, topics.partitions, 1),
-                NewTopic(topics.alerts, topics.partitions, 1),
-                NewTopic(topics.dlq, 1, 1),
-            ]
-        )
-    finally:
-        await admin.close()
-
-
-async def delete_topics(bootstrap: str, topics: Topics) -> None:
-    """Drop the run's topics (and the table changelog) so the broker's disk stays small."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        names = [topics.events, topics.alerts, topics.dlq, f"{topics.app_id}-tickets-changelog"]
-        existing = set(await admin.list_topics())
-        await admin.delete_topics([n for n in names if n in existing])
-    except Exception as exc:  # cleanup is best effort
-        print(f"warning: could not delete topics: {exc}", file=sys.stderr)
-    finally:
-        await admin.close()
-
-
-async def load(bootstrap: str, topic: str, records: Iterable[tuple[bytes, bytes]]) -> int:
-    """Produce (key, value) pairs in large batches; returns the count once all are acked."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks=1,
-        linger_ms=20,
-        max_batch_size=512 * 1024,
-        max_request_size=8 * 1024 * 1024,
-    )
-    await producer.start()
-    count = 0
-    try:
-        pending = []
-        for key, value in records:
-            pending.append(await producer.send(topic, value, key=key))
-            count += 1
-            if len(pending) >= 20_000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-    return count
-
-
-async def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
-    from aiokafka import AIOKafkaConsumer
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        ends = await consumer.end_offsets(tps)
-    finally:
-        await consumer.stop()
-    return {tp.partition: int(off) for tp, off in ends.items()}
-
-
-class OffsetWatch:
-    """Reads a consumer group's committed offsets (one admin client kept open)."""
-
-    def __init__(self, bootstrap: str) -> None:
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-
-    async def __aenter__(self) -> OffsetWatch:
-        await self.admin.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.admin.close()
-
-    async def committed(self, group: str, topic: str) -> dict[int, int]:
-        offsets = await self.admin.list_consumer_group_offsets(group)
-        return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
-
-
-def caught_up(committed: dict[int, int], ends: dict[int, int]) -> bool:
-    return all(committed.get(p, -1) >= end for p, end in ends.items())
-
-
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9.eE+-]+|NaN)$")
 
 
@@ -155,8 +67,11 @@ class WorkerProcess:
     data_dir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     web_port: int = field(default_factory=free_port)
+    http_timeout: float = 5.0
     proc: subprocess.Popen[bytes] | None = None
-    started_at: float = 0.0
+    started_at: float = 0.0  # perf_counter() at spawn
+    argv: list[str] = field(default_factory=lambda: ["-m", "processor", "worker"])
+    """What the child runs after the interpreter (tests may run a worker with a test hook)."""
 
     @property
     def log_path(self) -> Path:
@@ -168,11 +83,12 @@ class WorkerProcess:
             SLA_BOOTSTRAP_SERVERS=self.bootstrap,
             SLA_WEB_PORT=str(self.web_port),
             SLA_DATA_DIR=str(self.data_dir),
+            SLA_TIMER_RESOLUTION=env.get("SLA_TIMER_RESOLUTION", "0.5"),
         )
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
+        with self.log_path.open("ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "processor", "worker"],
+                [sys.executable, *self.argv],
                 cwd=REPO,
                 env=env,
                 stdout=log,
@@ -181,31 +97,34 @@ class WorkerProcess:
         self.started_at = time.perf_counter()
         return self
 
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.web_port}{path}"
+
     def get(self, path: str) -> tuple[int, bytes]:
-        url = f"http://127.0.0.1:{self.web_port}{path}"
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:
+            with urllib.request.urlopen(self.url(path), timeout=self.http_timeout) as response:
                 return int(response.status), response.read()
         except urllib.error.HTTPError as exc:
             return int(exc.code), exc.read()
 
     def ready(self) -> bool:
+        """/healthz answers 200; raises WorkerFailed if the process has exited."""
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise RuntimeError(f"worker exited {self.proc.returncode}:\n{self.tail()}")
+            raise WorkerFailed(f"worker exited {self.proc.returncode}:\n{self.tail()}")
         try:
             return self.get("/healthz")[0] == 200
         except OSError:
             return False
 
-    def wait_ready(self, timeout: float = 300.0, poll: float = 0.05) -> float:
+    def wait_ready(self, timeout: float = 90.0, poll: float = 0.3) -> float:
         """Block until /healthz answers 200; returns perf_counter() at that moment."""
-        deadline = time.perf_counter() + timeout
-        while time.perf_counter() < deadline:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             if self.ready():
                 return time.perf_counter()
             time.sleep(poll)
-        raise RuntimeError(f"worker not ready after {timeout}s:\n{self.tail()}")
+        raise WorkerFailed(f"worker not ready after {timeout}s:\n{self.tail()}")
 
     def metrics(self) -> dict[str, float]:
         """Samples of /metrics summed over labels, by metric name."""
@@ -231,7 +150,7 @@ class WorkerProcess:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def tail(self, lines: int = 40) -> str:
+    def tail(self, lines: int = 60) -> str:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -250,3 +169,30 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+
+
+def wait_caught_up(worker: WorkerProcess, partitions: int, timeout: float = 240.0) -> None:
+    """Until `worker` owns all `partitions` input partitions and has read all but the newest
+    tick records of each (its `sla_consumer_lag_records`), three polls in a row."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    deadline = time.monotonic() + timeout
+    streak, lags = 0, {}
+    while time.monotonic() < deadline:
+        status, body = worker.get("/metrics")
+        lags = (
+            {
+                s.labels["partition"]: s.value
+                for family in text_string_to_metric_families(body.decode())
+                for s in family.samples
+                if s.name == "sla_consumer_lag_records"
+            }
+            if status == 200
+            else {}
+        )
+        caught_up = len(lags) == partitions and all(v <= 2 for v in lags.values())
+        streak = streak + 1 if caught_up else 0
+        if streak >= 3:
+            return
+        time.sleep(1)
+    raise AssertionError(f"not caught up after {timeout}s: lag {lags}\n{worker.tail()}")
