@@ -5,7 +5,7 @@ Each benchmark runs as its own process against the benchmark broker ($BENCH_BOOT
 --controller-port 29093 --data-dir .run/bench-kafka`). JSON lines go to stdout and to
 `.run/bench/results-<time>.jsonl`; the table at the end holds the medians against the aims.
 
-    .venv/bin/python bench/run.py [--quick] [--only replay,throughput,scale]
+    .venv/bin/python bench/run.py [--quick] [--only replay,throughput,scale,ingest]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ BENCHES = {
     "replay": "replay_bench.py",
     "throughput": "throughput_bench.py",
     "scale": "scale_bench.py",
+    "ingest": "ingest_bench.py",
 }
 # (summary, field, label, aim, higher is better)
 ROWS = [
@@ -47,6 +48,8 @@ ROWS = [
     ("scale", "delay_p99_s", "alert delay p99 at steady rate (s)", 1.0, False),
     ("scale", "median_recovery_ready_s", "kill -9 restart: /healthz ready (s)", 30, False),
     ("scale", "median_recovery_probe_alert_s", "kill -9: due alert out after kill (s)", 30, False),
+    ("ingest", "max_webhooks_per_s", "ingest: signed Zendesk webhooks/s (acked)", 2000, True),
+    ("ingest", "half_rate_p99_ms", "ingest: p99 at half that rate (ms)", 50, False),
 ]
 
 

@@ -15,6 +15,7 @@ from processor.commands.replay import replay
 from processor.commands.simulate import simulate
 from processor.commands.topics import topics
 from processor.commands.worker import worker
+from processor.ingest.command import ingest
 
 __all__ = ["cli", "main"]
 
@@ -25,7 +26,7 @@ def cli() -> None:
     """Watch support tickets against their SLA; raise near-breach, breach and resolved alerts."""
 
 
-for _command in (replay, worker, topics, alerts, events, policy, simulate, demo):
+for _command in (replay, worker, topics, alerts, events, policy, simulate, demo, ingest):
     cli.add_command(_command)
 
 

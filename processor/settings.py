@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from processor.domain.constants import Tier
+
 __all__ = ["Settings", "kafka_client_kwargs"]
 
 
@@ -108,3 +110,46 @@ def kafka_client_kwargs(settings: Settings) -> dict[str, object]:
     from processor.kafka.client import client_kwargs
 
     return client_kwargs(settings)
+
+
+# --- ingest (`sla-processor ingest`) ---------------------------------------------------------
+
+
+class IngestSettings(Settings):
+    """The worker's Kafka settings plus what the webhook service needs (`SLA_INGEST_*` etc.).
+
+    Secrets are `SecretStr`, so they never appear in logs or in `repr`. An endpoint whose secret
+    is unset is off (404): nothing is ever accepted unsigned.
+    """
+
+    ingest_host: str = Field("127.0.0.1", description="Listen address; TLS via a reverse proxy.")
+    ingest_port: int = Field(8088, ge=1, le=65535)
+    ingest_config: Path | None = Field(
+        None, description="Mapping YAML (priorities, statuses); default: the shipped table."
+    )
+    customer_directory: Path | None = Field(
+        None, description="Customers (YAML or CSV): tier, time zone, country; reloaded on change."
+    )
+    unknown_customer: Literal["default", "reject"] = Field(
+        "default", description="A customer missing from the directory: default tier, or 422."
+    )
+    default_tier: Tier = "basic"
+    zendesk_signing_secret: SecretStr | None = None
+    jira_webhook_secret: SecretStr | None = None
+    events_token: SecretStr | None = Field(None, description="Bearer token for POST /events.")
+    signature_tolerance: float = Field(
+        300.0, ge=1, le=3600, description="Largest age (s) of a Zendesk signature timestamp."
+    )
+    max_body_bytes: int = Field(256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    produce_timeout: float = Field(
+        3.0, gt=0, le=30, description="Seconds to wait for the broker's ack before a 503."
+    )
+    retry_after: int = Field(5, ge=1, le=59, description="Retry-After (s) sent with a 503.")
+
+    @field_validator("zendesk_signing_secret", "jira_webhook_secret", "events_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `SLA_EVENTS_TOKEN=` (empty) must leave the endpoint off, not accept an empty token.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value

@@ -3,11 +3,13 @@
 #   - prometheus      -> promtool (check config/rules, rule unit tests) and the server for `make run`
 #   - docker-compose  -> `docker-compose config -q` validates docker-compose.yml without an engine
 #                        (skipped when `docker compose` v2 is available)
+#   - wrk             -> HTTP load generator for bench/ingest_bench.py
 # Needs root (or sudo) and Debian/Ubuntu apt. Usable from `make setup` and .ci/run.
 set -euo pipefail
 
 packages=()
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+command -v wrk >/dev/null 2>&1 || packages+=(wrk)
 if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
     packages+=(docker-compose)
 fi

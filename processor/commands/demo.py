@@ -1,13 +1,15 @@
 """`sla-processor demo` (what `make run` starts): broker, topics, worker, simulator, live alerts.
 
 It starts only what is missing: the local broker unless `SLA_BOOTSTRAP_SERVERS` points at one,
-then the worker and the traffic simulator as child processes, and prints alerts as they arrive.
+then the worker, `ingest` (webhooks) and the traffic simulator as child processes, sends one
+signed sample Zendesk webhook through ingest, and prints alerts as they arrive.
 Ctrl-C (or SIGTERM, or `--duration`) stops, in reverse order, everything it started.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from typing import Any
 import click
 
 from processor.commands.options import settings_from
+from processor.domain.durations import parse_duration
 
 __all__ = ["demo"]
 
@@ -49,6 +52,9 @@ RUN_DIR = Path(".run")
 @click.option("--seed", type=int, default=None, help="Simulator seed (default: random).")
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
 @click.option("--web-port", type=int, default=None, help="Worker HTTP port [SLA_WEB_PORT].")
+@click.option(
+    "--ingest-port", type=int, default=None, help="Ingest HTTP port [SLA_INGEST_PORT] (8088)."
+)
 def demo(
     rate: float,
     backdate: str,
@@ -57,6 +63,7 @@ def demo(
     seed: int | None,
     duration: float | None,
     web_port: int | None,
+    ingest_port: int | None,
 ) -> None:
     """Run the whole pipeline locally with demo traffic; Ctrl-C stops everything it started."""
     settings = settings_from(web_port=web_port)
@@ -73,7 +80,8 @@ def demo(
         url = f"http://{settings.web_host}:{settings.web_port}"
         stack.enter_context(_Child("worker", ["worker"], env))
         _wait_healthy(url, stop)
-        _banner(bootstrap, url)
+        ingest_url = _ingest(stack, env, ingest_port, stop)
+        _banner(bootstrap, url, ingest_url)
         tail = stack.enter_context(
             _Child("alerts", ["alerts", "tail", "--follow", "--from-end"], env, show=True)
         )
@@ -95,8 +103,11 @@ def demo(
         stack.enter_context(
             _Child("simulate", [*sim, *(["--seed", str(seed)] if seed else [])], env)
         )
+        _sample(ingest_url, env)
         _wait(stop, duration, tail)
-        click.echo("\nstopping: simulator, worker" + (", broker" if own_broker else ""), err=True)
+        click.echo(
+            "\nstopping: simulator, ingest, worker" + (", broker" if own_broker else ""), err=True
+        )
 
 
 class _StopFlag:
@@ -164,9 +175,34 @@ class _Child:
             proc.wait(10)
 
 
-def _wait_healthy(url: str, stop: _StopFlag, timeout: float = 120) -> None:
+def _ingest(stack: ExitStack, env: dict[str, str], port: int | None, stop: _StopFlag) -> str:
+    """Start `ingest` with a per-run signing secret (unless one is set); return its URL."""
+    port = port or int(os.environ.get("SLA_INGEST_PORT", "8088"))
+    env["SLA_INGEST_PORT"] = str(port)
+    env.setdefault("SLA_ZENDESK_SIGNING_SECRET", secrets.token_urlsafe(24))
+    env.setdefault("SLA_DEFAULT_TIER", "gold")  # the sample's customer, without a directory
+    sample_directory = Path(__file__).resolve().parents[1] / "examples" / "customers.yaml"
+    if sample_directory.exists():  # a source checkout (the demo's sample customers)
+        env.setdefault("SLA_CUSTOMER_DIRECTORY", str(sample_directory))
+    stack.enter_context(_Child("ingest", ["ingest"], env))
+    url = f"http://127.0.0.1:{port}"
+    _wait_healthy(url, stop, name="ingest")
+    return url
+
+
+def _sample(url: str, env: dict[str, str]) -> None:
+    """One signed Zendesk webhook for a backdated urgent gold ticket: alerts within seconds."""
+    from processor.ingest.sample import send_sample
+
+    status, ticket, answer = send_sample(
+        url, env["SLA_ZENDESK_SIGNING_SECRET"], parse_duration("29m")
+    )
+    click.echo(f"sent a signed sample Zendesk webhook for {ticket}: {status} {answer}", err=True)
+
+
+def _wait_healthy(url: str, stop: _StopFlag, timeout: float = 120, name: str = "worker") -> None:
     deadline = time.monotonic() + timeout
-    click.echo("waiting for the worker to be ready...", err=True)
+    click.echo(f"waiting for the {name} to be ready...", err=True)
     while time.monotonic() < deadline and not stop.stopped:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
@@ -175,10 +211,10 @@ def _wait_healthy(url: str, stop: _StopFlag, timeout: float = 120) -> None:
         except OSError:
             pass
         time.sleep(0.5)
-    raise click.ClickException(f"worker not ready at {url}/healthz; see {RUN_DIR}/worker.log")
+    raise click.ClickException(f"{name} not ready at {url}/healthz; see {RUN_DIR}/{name}.log")
 
 
-def _banner(bootstrap: str, url: str) -> None:
+def _banner(bootstrap: str, url: str, ingest_url: str) -> None:
     lines = [
         "",
         "sla-processor demo is running",
@@ -186,6 +222,7 @@ def _banner(bootstrap: str, url: str) -> None:
         f"  metrics:      {url}/metrics",
         f"  health:       {url}/healthz",
         f"  ticket state: {url}/tickets/<ticket_id>",
+        f"  webhooks:     {ingest_url}/webhooks/zendesk (signed), {ingest_url}/metrics",
         f"  logs:         {RUN_DIR}/worker.log, {RUN_DIR}/simulate.log",
         f"  events sent:  {RUN_DIR}/demo-events.jsonl (replay it: sla-processor replay FILE)",
         "alerts as they are published (Ctrl-C stops everything):",

@@ -10,8 +10,7 @@ from typing import IO, Any
 
 import click
 
-from processor.commands.options import settings_from, worker_options
-from processor.commands.replay import _Instant
+from processor.commands.options import Instant, settings_from, worker_options
 from processor.export import ExportStats, export_events
 
 __all__ = ["events"]
@@ -24,8 +23,8 @@ def events() -> None:
 
 @events.command("export")
 @worker_options
-@click.option("--from", "start", type=_Instant(), help="First record time (Kafka timestamp).")
-@click.option("--to", "end", type=_Instant(), help="Records from this time on are left out.")
+@click.option("--from", "start", type=Instant(), help="First record time (Kafka timestamp).")
+@click.option("--to", "end", type=Instant(), help="Records from this time on are left out.")
 @click.option(
     "--out", "-o", type=click.File("w", encoding="utf-8"), default="-", help="Output file."
 )

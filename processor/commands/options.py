@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 from pydantic import ValidationError
 
+from processor.domain.durations import parse_duration
+from processor.domain.instants import parse_instant
 from processor.settings import Settings
 
-__all__ = ["policy_path", "settings_from", "worker_options"]
+__all__ = ["DurationParam", "Instant", "policy_path", "settings_from", "worker_options"]
 
 
 def worker_options(fun: Any) -> Any:
@@ -44,3 +47,33 @@ def policy_path(given: Path | None) -> Path | None:
     """The policy file of a command: its --policy flag, else `SLA_POLICY_FILE` read through the
     settings as the worker reads it, else None (the shipped default policy)."""
     return given if given is not None else settings_from().policy_file
+
+
+class Instant(click.ParamType):
+    """An RFC 3339 date-time with seconds and an offset, e.g. 2026-03-02T09:00:00Z (as UTC)."""
+
+    name = "TIMESTAMP"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_instant(str(value))
+        except ValueError as exc:
+            self.fail(str(exc))
+
+
+class DurationParam(click.ParamType):
+    """A duration as policies write them: 30s, 5m, 2h, 1d."""
+
+    name = "DURATION"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc))

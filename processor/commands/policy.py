@@ -53,11 +53,15 @@ def show(policy_file: Path | None) -> None:
 
 
 def _load_or_exit(path: Path | None) -> Policy:
+    """The policy, its warnings printed on stderr; exit 1 with the problems if it is invalid."""
     try:
-        return load_policy(path)
+        loaded = load_policy(path)
     except PolicyError as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(1) from None
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return loaded
 
 
 def describe_policy(loaded: Policy) -> list[str]:

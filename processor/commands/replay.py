@@ -12,45 +12,11 @@ from typing import IO
 import click
 
 from processor.commands.errors import describe_os_error
-from processor.commands.options import policy_path
-from processor.domain.durations import parse_duration
+from processor.commands.options import DurationParam, Instant, policy_path
 from processor.domain.policy import Policy, PolicyError, load_policy
 from processor.replay import BadLine, Replayer, replay_lines
 
 __all__ = ["replay"]
-
-
-class _Instant(click.ParamType):
-    """An RFC 3339 timestamp with an offset, e.g. 2026-03-02T09:00:00Z."""
-
-    name = "TIMESTAMP"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not an RFC 3339 timestamp (e.g. 2026-03-02T09:00:00Z)")
-        if parsed.tzinfo is None:
-            self.fail(f"{value!r} has no UTC offset; add one, e.g. Z or +01:00")
-        return parsed
-
-
-class _Duration(click.ParamType):
-    """A duration as policies write them: 30s, 5m, 2h, 1d."""
-
-    name = "DURATION"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> timedelta:
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            self.fail(str(exc))
 
 
 @click.command()
@@ -60,7 +26,7 @@ class _Duration(click.ParamType):
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Policy YAML [SLA_POLICY_FILE] (default: the shipped Okta Premier Success matrix).",
 )
-@click.option("--until", type=_Instant(), help="Raise everything due up to this instant.")
+@click.option("--until", type=Instant(), help="Raise everything due up to this instant.")
 @click.option(
     "--partitions",
     type=click.IntRange(1, 100_000),
@@ -69,14 +35,14 @@ class _Duration(click.ParamType):
 )
 @click.option(
     "--lateness",
-    type=_Duration(),
+    type=DurationParam(),
     default="0s",
     show_default=True,
     help="Hold the watermark this far behind the newest event time (e.g. 5m).",
 )
 @click.option(
     "--max-skew",
-    type=_Duration(),
+    type=DurationParam(),
     default="1d",
     show_default=True,
     help="A lone event further ahead than this does not move the watermark (an outlier).",
@@ -199,6 +165,9 @@ class _Iter:
 
 def _load_policy_or_exit(path: Path | None) -> Policy:
     try:
-        return load_policy(path)
+        policy = load_policy(path)
     except PolicyError as exc:
         raise click.ClickException(str(exc)) from None
+    for warning in policy.warnings:
+        click.echo(f"replay: warning: {warning}", err=True)
+    return policy

@@ -3,7 +3,9 @@
 The loader is PyYAML's safe loader with three surprises removed: dates stay strings (holidays are
 validated as `YYYY-MM-DD` by the policy model, with a readable error instead of a YAML crash),
 `2:00` is a string rather than the sexagesimal integer 120, and a key repeated in one mapping is
-an error instead of silently keeping the last value.
+an error instead of silently keeping the last value. It is bounded: a document is at most
+`MAX_POLICY_BYTES`, and anchors and aliases (`&name`, `*name`) are refused, so a small file cannot
+expand into a huge value (an "alias bomb"). Messages quote at most a short prefix of a value.
 """
 
 from __future__ import annotations
@@ -16,8 +18,16 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from processor.domain.quoting import quote, shorten
+
+__all__ = ["MAX_POLICY_BYTES", "describe_errors", "describe_yaml_error", "parse_yaml"]
+
+MAX_POLICY_BYTES = 64 * 1024
+"""Largest policy document accepted, in UTF-8 bytes (the shipped one is under 2 KiB)."""
+
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_MAX_INT_CHARS = 100
 # PyYAML's YAML 1.1 int and float patterns without the base-60 forms.
 _INT_RE = re.compile(
     r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"
@@ -29,7 +39,17 @@ _FLOAT_RE = re.compile(
 
 
 class _PolicyLoader(yaml.SafeLoader):
-    pass
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors and aliases (&name, *name) are not allowed in a policy file; "
+                "write each value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
 
 _PolicyLoader.yaml_implicit_resolvers = {
@@ -51,18 +71,41 @@ def _unique_mapping(loader: _PolicyLoader, node: yaml.MappingNode) -> dict[Hasha
             )
         if key in mapping:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
+                None, None, f"duplicate key {quote(key)}", key_node.start_mark
             )
         mapping[key] = loader.construct_object(value_node)
     return mapping
 
 
+def _bounded_int(loader: _PolicyLoader, node: yaml.ScalarNode) -> int:
+    # Python will not convert an integer of over 4300 digits: a ValueError, not a YAML error.
+    if len(node.value) > _MAX_INT_CHARS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"the number {quote(node.value)} is too long", node.start_mark
+        )
+    value: int = loader.construct_yaml_int(node)
+    return value
+
+
 _PolicyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+_PolicyLoader.add_constructor(_INT, _bounded_int)
 
 
 def parse_yaml(text: str) -> object:
-    """The document in `text`; raises `yaml.YAMLError` (with a line and column) when malformed."""
+    """The document in `text`; raises `yaml.YAMLError` (with a line and column) when malformed or
+    using anchors or aliases. The caller bounds the size (`MAX_POLICY_BYTES`)."""
     return yaml.load(text, Loader=_PolicyLoader)  # a SafeLoader subclass: builds plain data only
+
+
+def describe_yaml_error(error: yaml.YAMLError) -> str:
+    """One line: what is wrong and where, e.g.
+    `while parsing a flow node: expected the node content, but found '<stream end>' (line 2,
+    column 1)`."""
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return shorten(str(error), 200)
+    what = ": ".join(shorten(part, 200) for part in (error.context, error.problem) if part)
+    mark = error.problem_mark or error.context_mark
+    return f"{what} (line {mark.line + 1}, column {mark.column + 1})" if mark else what
 
 
 def describe_errors(error: ValidationError) -> list[str]:
@@ -70,7 +113,7 @@ def describe_errors(error: ValidationError) -> list[str]:
     `tiers.basic.targets: priority 5 is not one of 1-4`."""
     lines = []
     for detail in error.errors(include_url=False):
-        where = ".".join(str(part) for part in detail["loc"])
+        where = ".".join(shorten(str(part)) for part in detail["loc"])
         what = _describe(detail)
         lines.append(f"{where}: {what}" if where else what)
     return lines
@@ -85,5 +128,5 @@ def _describe(detail: ErrorDetails) -> str:
     if kind == "value_error":
         return message.removeprefix("Value error, ")
     if kind == "literal_error":
-        return f"must be {message.removeprefix('Input should be ')}, got {detail['input']!r}"
-    return f"{message[:1].lower()}{message[1:]}, got {detail['input']!r}"
+        return f"must be {message.removeprefix('Input should be ')}, got {quote(detail['input'])}"
+    return f"{message[:1].lower()}{message[1:]}, got {quote(detail['input'])}"

@@ -15,8 +15,9 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from processor.domain.events import Tier
+from processor.domain.instants import format_instant  # re-exported: callers import it from here
 
-__all__ = ["Alert", "AlertType", "alert_id", "format_instant"]
+__all__ = ["Alert", "AlertType", "alert_id", "format_instant", "threshold_key"]
 
 AlertType = Literal["sla.near_breach", "sla.breached", "sla.resolved"]
 
@@ -24,11 +25,9 @@ _NAMESPACE = uuid.UUID("5f0c1d2e-8a4b-4c36-9d57-2b1e6f3a9c40")
 _NAMESPACE_BYTES = _NAMESPACE.bytes
 
 
-def format_instant(at: datetime) -> str:
-    """RFC 3339 in UTC with a `Z`, seconds precision unless there are microseconds."""
-    utc = at if at.tzinfo is UTC else at.astimezone(UTC)
-    text = utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds")
-    return text.replace("+00:00", "Z")
+def threshold_key(threshold: float) -> str:
+    """How an alert id writes a threshold: 4 decimals (changing it would change every id)."""
+    return f"{threshold:.4f}"
 
 
 def alert_id(
@@ -39,7 +38,8 @@ def alert_id(
         key = f"{ticket_id}\x1f{metric}\x1fresolved"
     else:
         assert deadline is not None
-        key = f"{ticket_id}\x1f{metric}\x1f{format_instant(deadline)}\x1f{threshold:.4f}"
+        at, level = format_instant(deadline), threshold_key(threshold)
+        key = f"{ticket_id}\x1f{metric}\x1f{at}\x1f{level}"
     return _uuid5(key)
 
 

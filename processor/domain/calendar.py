@@ -41,6 +41,8 @@ from processor.domain._weeks import (
     to_us,
     union,
 )
+from processor.domain.instants import check_zone
+from processor.domain.quoting import quote
 
 __all__ = [
     "BASIC_WINDOW",
@@ -141,6 +143,12 @@ class WeeklyWindow:
         return self._offset(self.start_day, self.start_time)
 
     @property
+    def wraps(self) -> bool:
+        """Whether the end is earlier in the week than the start (the window spans Monday
+        00:00)."""
+        return self._offset(self.end_day, self.end_time) < self.start_offset
+
+    @property
     def end_offset(self) -> timedelta:
         """Wall-clock offset of the end from the Monday 00:00 of the start's week (> start)."""
         end = self._offset(self.end_day, self.end_time)
@@ -155,9 +163,9 @@ def _zone(tz: str | ZoneInfo) -> ZoneInfo:
     if isinstance(tz, ZoneInfo):
         return tz
     try:
-        return ZoneInfo(tz)
+        return ZoneInfo(check_zone(tz))  # checked first: a name like 'America' is a directory
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {tz!r}") from exc
+        raise ValueError(f"unknown IANA time zone {quote(tz)}") from exc
 
 
 class WeeklyCalendar:

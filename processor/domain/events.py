@@ -8,24 +8,26 @@ a message a helpdesk engineer can act on.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
 )
 
+from processor.domain.instants import INSTANT_PATTERN, check_zone, parse_instant, to_utc
+from processor.domain.quoting import quote
+
 __all__ = [
     "MAX_EVENT_BYTES",
     "AgentResponded",
+    "CustomerReplied",
     "Event",
     "InvalidEvent",
     "PriorityChanged",
@@ -38,45 +40,29 @@ __all__ = [
 MAX_EVENT_BYTES = 64 * 1024
 """Largest accepted event value; larger ones are invalid (`oversized`)."""
 
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
-
 Tier = Literal["basic", "silver", "gold"]
 Status = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 Priority = Annotated[int, Field(ge=1, le=4)]
 
 
-def _to_utc(value: datetime) -> datetime:
-    """Normalise to UTC; reject instants that cannot be handled as real dates."""
-    try:
-        utc = value.astimezone(UTC)
-    except OverflowError as exc:
-        raise ValueError("timestamp is out of range") from exc
-    if not _EARLIEST <= utc < _LATEST:
-        raise ValueError("timestamp must be between 1970-01-01 and 9000-01-01")
-    return utc
+def _instant(value: object) -> datetime:
+    """A JSON string in RFC 3339 form (see `processor.domain.instants`), as a UTC datetime."""
+    if isinstance(value, str):
+        return parse_instant(value)
+    if isinstance(value, datetime):  # built in Python, not read from JSON
+        return to_utc(value)
+    raise ValueError(f"must be a string, an RFC 3339 date-time with an offset, got {quote(value)}")
 
 
-@lru_cache(maxsize=4096)
-def _known_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def _check_zone(name: str) -> str:
-    if not _known_zone(name):
-        raise ValueError(f"unknown IANA time zone {name!r} (e.g. 'Europe/Paris', 'UTC')")
-    return name
-
-
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-ZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_check_zone)]
+UtcDatetime = Annotated[
+    datetime, BeforeValidator(_instant), Field(json_schema_extra={"pattern": INSTANT_PATTERN})
+]
+ZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_zone)]
 TicketId = Annotated[str, Field(min_length=1, max_length=128)]
 EventId = Annotated[str, Field(min_length=1, max_length=256)]
 ShortText = Annotated[str, Field(max_length=1024)]
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+"""ISO 3166-1 alpha-2 code, upper case (e.g. `FR`)."""
 
 
 class _EventBase(BaseModel):
@@ -95,6 +81,7 @@ class TicketCreated(_EventBase):
     tier: Tier
     priority: Priority
     timezone: ZoneName = "UTC"
+    country: Country | None = None
 
 
 class AgentResponded(_EventBase):
@@ -102,6 +89,14 @@ class AgentResponded(_EventBase):
 
     type: Literal["ticket.agent_responded"] = "ticket.agent_responded"
     agent_id: ShortText | None = None
+    public: bool = True
+
+
+class CustomerReplied(_EventBase):
+    """The customer wrote on the ticket (a public reply unless `public` is false)."""
+
+    type: Literal["ticket.customer_replied"] = "ticket.customer_replied"
+    author_id: ShortText | None = None
     public: bool = True
 
 
@@ -121,13 +116,14 @@ class StatusChanged(_EventBase):
 
 
 Event = Annotated[
-    TicketCreated | AgentResponded | PriorityChanged | StatusChanged,
+    TicketCreated | AgentResponded | CustomerReplied | PriorityChanged | StatusChanged,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 EVENT_TYPES = (
     "ticket.created",
     "ticket.agent_responded",
+    "ticket.customer_replied",
     "ticket.priority_changed",
     "ticket.status_changed",
 )

@@ -151,6 +151,11 @@ class SlaMachine:
             return None if state.pending_since is None else state.pending_since + self._retention
         return None if state.stopped_at is None else state.stopped_at + self._tombstone
 
+    def running(self, state: TicketState) -> list[str]:
+        """The metrics whose clock is still running (or paused) on this ticket, for reports:
+        it counts under its current tier and priority."""
+        return [self.policy.metric] if state.phase == "open" else []
+
     # -- phases -----------------------------------------------------------------------------
 
     def _apply_pending(

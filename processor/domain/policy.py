@@ -9,14 +9,18 @@ duration as long as the target (or longer) means that threshold is due at the st
 to 0 elapsed and fraction 0.0. `pending_event_retention` (default 7d) is how long events wait for
 their `ticket.created`; `tombstone_retention` (default 30d) how long a stopped ticket stays a
 tombstone that ignores every later event (a redelivered `ticket.created` too), both in event time.
+to 0 elapsed and fraction 0.0.
+
+Everything is bounded so that no later arithmetic overflows: a target is at most 365 days and at
+most 10 years of its calendar's open time, a retention at most 10 years, the file at most 64 KiB.
+Thresholds that would share an alert id (see `processor.domain.thresholds`) are refused. Valid but
+suspicious settings (a window that wraps over the end of the week) are listed in `warnings`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -25,10 +29,18 @@ from typing import Annotated, Literal, get_args
 import yaml
 from pydantic import AfterValidator, BaseModel, Field, PrivateAttr, ValidationError, model_validator
 
-from processor.domain._policy_yaml import describe_errors, parse_yaml
+from processor.domain._policy_yaml import (
+    MAX_POLICY_BYTES,
+    describe_errors,
+    describe_yaml_error,
+    parse_yaml,
+)
+from processor.domain.alerts import threshold_key
 from processor.domain.calendar import BusinessCalendar
+from processor.domain.durations import format_duration
 from processor.domain.events import Tier
 from processor.domain.policy_specs import (
+    MAX_THRESHOLDS,
     MODEL_CONFIG,
     PRIORITIES,
     BeforeDeadline,
@@ -40,6 +52,8 @@ from processor.domain.policy_specs import (
     WindowSpec,
     distinct,
 )
+from processor.domain.quoting import quote, shorten
+from processor.domain.thresholds import Threshold, threshold_at, threshold_problems
 
 __all__ = [
     "PRIORITIES",
@@ -59,7 +73,10 @@ __all__ = [
 ]
 
 TIERS: tuple[Tier, ...] = get_args(Tier)
-_US = timedelta(microseconds=1)
+CalendarName = Annotated[str, Field(min_length=1, max_length=64)]
+_MAX_WEEKS = 520  # a target may need at most ~10 years of its calendar's open time
+_TOO_LARGE = f"the policy is larger than {MAX_POLICY_BYTES // 1024} KiB; nothing was read"
+_MAX_PROBLEMS = 20  # listed in one error message; the number of the others follows
 
 
 class PolicyError(ValueError):
@@ -68,22 +85,6 @@ class PolicyError(ValueError):
     def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.problems = list(problems)
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """A point of the SLA clock: due once `elapsed` business time has run since the start.
-
-    `fraction` is what alerts report: as written for fraction thresholds, 1.0 for the breach,
-    (target - before) / target rounded to 4 decimals for `before` thresholds.
-    """
-
-    fraction: float
-    elapsed: timedelta
-
-    @property
-    def is_breach(self) -> bool:
-        return self.fraction == 1.0
 
 
 class _CalendarCache:
@@ -110,27 +111,61 @@ class Policy(BaseModel):
     """A validated, immutable SLA policy. See the module docstring for the file format."""
 
     model_config = MODEL_CONFIG
-    version: Annotated[str, Field(min_length=1)]
+    version: Annotated[str, Field(min_length=1, max_length=128)]
     metric: Literal["first_response"] = "first_response"
     on_priority_change: Literal["from_creation", "from_change"] = "from_creation"
     pending_event_retention: Duration = timedelta(days=7)
     tombstone_retention: Duration = timedelta(days=30)
-    thresholds: Annotated[list[ThresholdSpec], AfterValidator(distinct)] = [0.75, 0.9]
-    calendars: dict[str, CalendarSpec]
+    thresholds: Annotated[
+        list[ThresholdSpec], Field(max_length=MAX_THRESHOLDS), AfterValidator(distinct)
+    ] = [0.75, 0.9]
+    calendars: dict[CalendarName, CalendarSpec]
     tiers: Tiers
     _calendars: _CalendarCache = PrivateAttr(default_factory=_CalendarCache)
 
     @model_validator(mode="after")
-    def _calendars_exist(self) -> Policy:
+    def _consistent(self) -> Policy:
         problems = [
-            f"tiers.{tier}.calendar: unknown calendar {spec.calendar!r} "
-            f"(this file defines: {', '.join(self.calendars) or 'none'})"
+            f"tiers.{tier}.calendar: unknown calendar {quote(spec.calendar)} "
+            f"(this file defines: {shorten(', '.join(self.calendars) or 'none', 200)})"
             for tier, spec in self._tier_specs()
             if spec.calendar not in self.calendars
         ]
+        problems = problems or self._span_problems()
+        problems = problems or threshold_problems(self.thresholds, self._targets())
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _span_problems(self) -> list[str]:
+        """Targets that need more than `_MAX_WEEKS` weeks of their calendar's open time."""
+        problems = []
+        for tier, spec in self._tier_specs():
+            open_per_week = self.calendars[spec.calendar].open_per_week()
+            for priority, target in spec.targets.items():
+                if target > open_per_week * _MAX_WEEKS:
+                    problems.append(
+                        f"tiers.{tier}.targets.{priority}: {format_duration(target, days=True)} "
+                        f"of business time takes more than {_MAX_WEEKS // 52} years of calendar "
+                        f"{quote(spec.calendar)} (open {format_duration(open_per_week)} a week)"
+                    )
+        return problems
+
+    def _targets(self) -> dict[str, timedelta]:
+        return {
+            f"{tier} P{priority}": target
+            for tier, spec in self._tier_specs()
+            for priority, target in spec.targets.items()
+        }
+
+    @property
+    def warnings(self) -> list[str]:
+        """Valid but suspicious settings, one line each (e.g. a window that wraps)."""
+        return [
+            f"calendars.{shorten(name)}.{warning}"
+            for name, spec in self.calendars.items()
+            for warning in spec.warnings()
+        ]
 
     def target(self, tier: Tier, priority: int) -> timedelta:
         """The first-response target (business time) for a tier and priority 1-4."""
@@ -147,16 +182,17 @@ class Policy(BaseModel):
         return self._tier(tier).calendar
 
     def thresholds_for(self, target: timedelta) -> list[Threshold]:
-        """Near-breach thresholds sorted by elapsed time (one per fraction), then the breach."""
+        """Near-breach thresholds sorted by elapsed time (one per alert id), then the breach."""
         if target <= timedelta(0):
             raise ValueError(f"target must be longer than 0, got {target}")
         candidates = sorted(
-            (_threshold(spec, target) for spec in self.thresholds),
+            (threshold_at(spec, target) for spec in self.thresholds),
             key=lambda t: (t.elapsed, t.fraction),
         )
-        near: dict[float, Threshold] = {}
+        # Thresholds with one id are the same alert here: the policy refuses those that are not.
+        near: dict[str, Threshold] = {}
         for threshold in candidates:
-            near.setdefault(threshold.fraction, threshold)
+            near.setdefault(threshold_key(threshold.fraction), threshold)
         return [*near.values(), Threshold(1.0, target)]
 
     def _tier(self, tier: Tier) -> TierSpec:
@@ -167,20 +203,6 @@ class Policy(BaseModel):
 
     def _tier_specs(self) -> list[tuple[Tier, TierSpec]]:
         return [(tier, self._tier(tier)) for tier in TIERS]
-
-
-def _threshold(spec: float | BeforeDeadline, target: timedelta) -> Threshold:
-    target_us = target // _US
-    if isinstance(spec, BeforeDeadline):
-        elapsed_us = max(target_us - spec.before // _US, 0)
-        # Round half up to 4 decimals; below 1.0 so it never reads as the breach.
-        ten_thousandths = min((20_000 * elapsed_us + target_us) // (2 * target_us), 9_999)
-        return Threshold(ten_thousandths / 10_000, timedelta(microseconds=elapsed_us))
-    # The fraction as written (0.9, not the binary float 0.90000000000000002...), exactly,
-    # rounded half up to whole microseconds.
-    numerator, denominator = Decimal(repr(spec)).as_integer_ratio()
-    elapsed_us = (2 * target_us * numerator + denominator) // (2 * denominator)
-    return Threshold(spec, timedelta(microseconds=elapsed_us))
 
 
 # --- loading --------------------------------------------------------------------------------------
@@ -194,27 +216,34 @@ def load_policy(path: str | Path | None = None) -> Policy:
     if path is None:
         return default_policy()
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_POLICY_BYTES + 1)  # a larger file is refused unread
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path}: cannot read the policy file: {exc}") from None
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyError(f"{path}: {_TOO_LARGE}")
     return parse_policy(text, str(path))
 
 
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """The policy in YAML `text`; `source` names it in error messages."""
+    if len(text) > MAX_POLICY_BYTES or len(text.encode("utf-8")) > MAX_POLICY_BYTES:
+        raise PolicyError(f"{source}: {_TOO_LARGE}")
     try:
         data = parse_yaml(text)
     except yaml.YAMLError as exc:
-        where = str(exc).replace('in "<unicode string>", ', "")  # the source is named already
-        raise PolicyError(f"{source}: not valid YAML: {where}") from None
+        raise PolicyError(f"{source}: not valid YAML: {describe_yaml_error(exc)}") from None
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: expected a mapping of policy settings (version, tiers, ...)")
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
         problems = [line for problem in describe_errors(exc) for line in problem.split("\n")]
-        listing = "\n".join(f"  - {problem}" for problem in problems)
-        raise PolicyError(f"{source}: invalid policy:\n{listing}", problems) from None
+        listing = [f"  - {problem}" for problem in problems[:_MAX_PROBLEMS]]
+        if len(problems) > _MAX_PROBLEMS:
+            listing.append(f"  ... and {len(problems) - _MAX_PROBLEMS} more")
+        raise PolicyError(f"{source}: invalid policy:\n" + "\n".join(listing), problems) from None
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -20,14 +20,19 @@ from pydantic import (
 
 from processor.domain.calendar import AlwaysOpen, BusinessCalendar, WeeklyCalendar, WeeklyWindow
 from processor.domain.durations import format_duration, parse_duration
+from processor.domain.quoting import quote
 
 __all__ = [
+    "MAX_RETENTION",
+    "MAX_TARGET",
+    "MAX_THRESHOLDS",
     "MODEL_CONFIG",
     "PRIORITIES",
     "BeforeDeadline",
     "CalendarSpec",
     "Duration",
     "LocalDate",
+    "Target",
     "ThresholdSpec",
     "TierSpec",
     "Tiers",
@@ -39,6 +44,11 @@ __all__ = [
 
 PRIORITIES = (1, 2, 3, 4)
 MODEL_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True)
+MAX_TARGET = timedelta(days=365)
+"""Longest target (and `before` duration): deadlines stay far from `datetime`'s limits."""
+MAX_RETENTION = timedelta(days=3650)
+"""Longest retention or other horizon (about 10 years)."""
+_REFERENCE_MONDAY = datetime(2001, 1, 1, tzinfo=UTC)
 
 
 # --- field types ----------------------------------------------------------------------------------
@@ -50,7 +60,30 @@ def _positive(value: timedelta) -> timedelta:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+def _within(value: timedelta, limit: timedelta) -> timedelta:
+    if value > limit:
+        raise ValueError(
+            f"{format_duration(value, days=True)} is longer than the limit of "
+            f"{format_duration(limit, days=True)}"
+        )
+    return value
+
+
+def _retention_length(value: timedelta) -> timedelta:
+    return _within(value, MAX_RETENTION)
+
+
+def _target_length(value: timedelta) -> timedelta:
+    return _within(value, MAX_TARGET)
+
+
+_PARSED = BeforeValidator(parse_duration)
+Duration = Annotated[
+    timedelta, _PARSED, AfterValidator(_positive), AfterValidator(_retention_length)
+]
+"""A positive duration of at most `MAX_RETENTION` (retentions and horizons)."""
+Target = Annotated[timedelta, _PARSED, AfterValidator(_positive), AfterValidator(_target_length)]
+"""A positive duration of at most `MAX_TARGET` (targets)."""
 
 
 def _local_date(value: object) -> date:
@@ -60,10 +93,10 @@ def _local_date(value: object) -> date:
         try:
             return date.fromisoformat(value)
         except ValueError as exc:
-            raise ValueError(f"{value!r} is not a date: {exc}") from None
+            raise ValueError(f"{quote(value)} is not a date: {exc}") from None
     raise ValueError(
-        f"{value!r} is not a local date; write YYYY-MM-DD, e.g. 2026-12-25 (a holiday is a whole "
-        "day in the ticket's time zone, so it has no time or offset)"
+        f"{quote(value)} is not a local date; write YYYY-MM-DD, e.g. 2026-12-25 (a holiday is a "
+        "whole day in the ticket's time zone, so it has no time or offset)"
     )
 
 
@@ -82,7 +115,8 @@ def parse_week_time(text: str) -> tuple[int, time]:
         if days and int(hour) < 24 and int(minute) < 60 and int(second or 0) < 60:
             return days[0], time(int(hour), int(minute), int(second or 0))
     raise ValueError(
-        f"{text!r} is not a weekly time; write a day and a 24-hour local time, e.g. 'mon 00:01'"
+        f"{quote(text)} is not a weekly time; write a day and a 24-hour local time, "
+        "e.g. 'mon 00:01'"
     )
 
 
@@ -106,8 +140,9 @@ def _threshold_spec(value: object) -> float | BeforeDeadline:
         return value
     if isinstance(value, dict):
         if set(value) != {"before"}:
-            raise ValueError(f"{value!r} is not a threshold; write {{before: 15m}}")
-        return BeforeDeadline(_positive(parse_duration(value["before"])))
+            raise ValueError(f"{quote(value)} is not a threshold; write {{before: 15m}}")
+        before = _positive(parse_duration(value["before"]))
+        return BeforeDeadline(_target_length(before))
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not 0 < value < 1:
             raise ValueError(
@@ -115,10 +150,14 @@ def _threshold_spec(value: object) -> float | BeforeDeadline:
                 "the breach at 1.0 is implicit"
             )
         return float(value)
-    raise ValueError(f"{value!r} is not a threshold; write a fraction like 0.75 or {{before: 15m}}")
+    raise ValueError(
+        f"{quote(value)} is not a threshold; write a fraction like 0.75 or {{before: 15m}}"
+    )
 
 
 ThresholdSpec = Annotated[float | BeforeDeadline, PlainValidator(_threshold_spec)]
+MAX_THRESHOLDS = 20
+"""Most near-breach thresholds a policy lists."""
 
 
 def distinct(specs: list[float | BeforeDeadline]) -> list[float | BeforeDeadline]:
@@ -132,7 +171,7 @@ def _priorities(value: object) -> object:
     if not isinstance(value, dict):
         return value  # pydantic reports the wrong type
     problems = [
-        f"priority {key!r} is not one of 1-4"
+        f"priority {quote(key)} is not one of 1-4"
         for key in value
         if isinstance(key, bool) or key not in PRIORITIES
     ]
@@ -169,8 +208,9 @@ class CalendarSpec(BaseModel):
 
     model_config = MODEL_CONFIG
     type: Literal["always", "weekly"]
-    windows: list[WindowSpec] = Field(default_factory=list)
-    holidays: list[LocalDate] = Field(default_factory=list)
+    # Bounded so that building a week of the calendar stays cheap.
+    windows: list[WindowSpec] = Field(default_factory=list, max_length=50)
+    holidays: list[LocalDate] = Field(default_factory=list, max_length=2000)
 
     @model_validator(mode="after")
     def _shape(self) -> CalendarSpec:
@@ -183,6 +223,25 @@ class CalendarSpec(BaseModel):
             raise ValueError("an 'always' calendar is open 24x7: it takes no windows or holidays")
         return self
 
+    def open_per_week(self) -> timedelta:
+        """Open time in a week without holidays or DST changes (7 days for `always`)."""
+        if self.type == "always":
+            return timedelta(days=7)
+        week = WeeklyCalendar("UTC", [spec.window() for spec in self.windows])
+        return week.between(_REFERENCE_MONDAY, _REFERENCE_MONDAY + timedelta(days=7))
+
+    def warnings(self) -> list[str]:
+        """`windows.N: ...` for each window that wraps over the end of the week (its end is
+        earlier in the week than its start): valid, but `mon 09:00 -> mon 08:00` is more often a
+        slip than a 6-day window."""
+        return [
+            f"windows.{n}: window {spec.start} -> {spec.end} wraps over the end of the week, so "
+            f"it is open {format_duration(window.end_offset - window.start_offset)} a week; "
+            "check the order of 'from' and 'to'"
+            for n, spec in enumerate(self.windows)
+            if (window := spec.window()).wraps
+        ]
+
     def build(self, tz: str) -> BusinessCalendar:
         """The calendar in the IANA zone `tz` (ignored by `always`)."""
         if self.type == "always":
@@ -193,7 +252,7 @@ class CalendarSpec(BaseModel):
 class TierSpec(BaseModel):
     model_config = MODEL_CONFIG
     calendar: str
-    targets: Annotated[dict[int, Duration], BeforeValidator(_priorities)]
+    targets: Annotated[dict[int, Target], BeforeValidator(_priorities)]
 
 
 class Tiers(BaseModel):

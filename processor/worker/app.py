@@ -5,6 +5,7 @@ Nothing is created at import time; tests build as many apps as they like.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from processor.worker.web import register_pages
 
 __all__ = ["SlaApp", "create_app"]
 
+log = logging.getLogger(__name__)
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -54,6 +57,8 @@ def create_app(
 ) -> SlaApp:
     """The worker's Faust app. `machine` replaces the SLA core (tests inject faults with it)."""
     policy = policy or load_policy(settings.policy_file)
+    for warning in policy.warnings:
+        log.warning("policy %s: %s", policy.version, warning)
     app = faust.App(settings.app_id, **_faust_config(settings))
     check_app(app)
     events = app.topic(

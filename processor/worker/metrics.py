@@ -15,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from processor.domain import constants
+from processor.domain.events import EVENT_TYPES
 
 __all__ = ["Metrics", "TicketCensus"]
 
@@ -100,12 +101,6 @@ class _LagCollector(Collector):
 
 
 KINDS = ("sla.near_breach", "sla.breached", "sla.resolved")
-EVENT_TYPES = (
-    "ticket.created",
-    "ticket.agent_responded",
-    "ticket.priority_changed",
-    "ticket.status_changed",
-)
 
 
 class Metrics:

@@ -24,11 +24,12 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from processor.domain.alerts import Alert
 from processor.domain.events import InvalidEvent, parse_event
+from processor.domain.instants import parse_instant
 from processor.domain.machine import Outcome, SlaMachine
 from processor.domain.policy import Policy
 from processor.runtime import Step, TicketRuntime, TickWatermarks
@@ -85,12 +86,9 @@ def tick_time(record: Record) -> datetime | None:
     for name, value in record.headers:
         if name == TICK_HEADER:
             try:
-                at = datetime.fromisoformat(value.decode())
+                return parse_instant(value.decode())
             except (UnicodeDecodeError, ValueError):
-                raise InvalidTick(f"{TICK_HEADER} header is not a timestamp") from None
-            if at.tzinfo is None:
-                raise InvalidTick(f"{TICK_HEADER} header has no UTC offset")
-            return at.astimezone(UTC)
+                raise InvalidTick(f"{TICK_HEADER} header is not an RFC 3339 instant") from None
     return None
 
 

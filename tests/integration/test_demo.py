@@ -53,6 +53,7 @@ def _reader(stream: object, lines: queue.Queue[tuple[float, str]]) -> None:
 
 def test_demo_shows_alerts_within_90s_serves_metrics_and_stops_cleanly(tmp_path: Path) -> None:
     kafka_port, controller_port, web_port = free_port(), free_port(), free_port()
+    ingest_port = free_port()
     app_id = f"demo-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLA_")}
     env.update(
@@ -60,6 +61,7 @@ def test_demo_shows_alerts_within_90s_serves_metrics_and_stops_cleanly(tmp_path:
         SLA_KAFKA_CONTROLLER_PORT=str(controller_port),
         SLA_KAFKA_DATA_DIR=str(tmp_path / "kafka"),
         SLA_WEB_PORT=str(web_port),
+        SLA_INGEST_PORT=str(ingest_port),
         SLA_DATA_DIR=str(tmp_path / "state"),
         SLA_APP_ID=app_id,
         SLA_CACHE_DIR=os.environ.get("SLA_CACHE_DIR", str(REPO / ".cache")),
@@ -94,15 +96,18 @@ def test_demo_shows_alerts_within_90s_serves_metrics_and_stops_cleanly(tmp_path:
         with urllib.request.urlopen(metrics_url, timeout=5) as response:
             body = response.read().decode()
         assert "sla_alerts_total" in body and "sla_open_tickets" in body
-        assert _port_open(kafka_port) and _port_open(web_port)
+        assert _port_open(kafka_port) and _port_open(web_port) and _port_open(ingest_port)
+        assert any("sample Zendesk webhook" in line and ": 200 " in line for line in seen), seen
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(90)
         assert proc.stdout is not None
         proc.stdout.close()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (_port_open(kafka_port) or _port_open(web_port)):
+    ports = (kafka_port, web_port, ingest_port)
+    while time.monotonic() < deadline and any(_port_open(p) for p in ports):
         time.sleep(0.5)
     assert not _port_open(kafka_port), "broker port still open"
     assert not _port_open(web_port), "worker port still open"
+    assert not _port_open(ingest_port), "ingest port still open"
     assert _processes_with(app_id) == [], "processes left behind"

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from processor.domain import alerts, instants
+from processor.domain.calendar import basic_calendar
 from processor.domain.events import (
     AgentResponded,
     InvalidEvent,
@@ -118,3 +120,79 @@ def test_all_four_types_parse() -> None:
     assert isinstance(
         parse_event(raw(type="ticket.status_changed", status="on_hold")), StatusChanged
     )
+
+
+# --- strict timestamps and zones ------------------------------------------------------------------
+
+CREATED = {"type": "ticket.created", "customer_id": "c", "tier": "gold", "priority": 1}
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    [
+        "1772445600",  # epoch seconds in a string
+        "2026-03-02T10:00Z",  # no seconds
+        "2026-03-02T10:00:00+0100",  # offset without a colon
+        "2026-03-02T10:00:00",  # naive
+        "2026-03-02",  # a date only
+        "2026-03-02 10:00:00Z",  # a space instead of T
+        "20260302T100000Z",  # basic format
+        "2026-03-02T10:00:00+01",  # offset without minutes
+        "2026-03-02T10:00:00,5Z",  # decimal comma
+        "\u0662\u0660\u0662\u0666-03-02T10:00:00Z",  # non-ASCII digits
+        "2026-02-30T10:00:00Z",  # no such day
+        "0001-01-01T00:00:00+01:00",  # out of range (and would overflow the conversion to UTC)
+        "2026-03-02T10:00:00Z\n",
+    ],
+)
+def test_occurred_at_must_be_rfc3339_with_seconds_and_offset(occurred_at: str) -> None:
+    kind, message = reason(raw(**CREATED, occurred_at=occurred_at))
+    assert kind == "invalid_field"
+    assert message.startswith("occurred_at: "), message
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "expected"),
+    [
+        ("2026-03-02t10:00:00z", datetime(2026, 3, 2, 10, tzinfo=UTC)),
+        ("2026-03-02T10:00:00.25-05:30", datetime(2026, 3, 2, 15, 30, 0, 250_000, tzinfo=UTC)),
+        ("2026-03-02T10:00:00-00:00", datetime(2026, 3, 2, 10, tzinfo=UTC)),
+        ("1970-01-01T00:30:00+00:00", datetime(1970, 1, 1, 0, 30, tzinfo=UTC)),
+    ],
+)
+def test_rfc3339_forms_are_accepted_in_utc(occurred_at: str, expected: datetime) -> None:
+    event = parse_event(raw(**CREATED, occurred_at=occurred_at))
+    assert event.occurred_at == expected and event.occurred_at.tzinfo is UTC
+
+
+def test_a_long_bad_timestamp_is_quoted_short() -> None:
+    _, message = reason(raw(**CREATED, occurred_at="9" * 5000))
+    assert len(message) < 200, message
+    assert "'9999999999" in message and "…" in message
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["America", "Etc", "localtime", "posixrules", "Factory", "../etc/passwd", "europe/paris"],
+)
+def test_timezone_must_be_an_iana_zone_name_not_a_directory_or_host_link(zone: str) -> None:
+    kind, message = reason(raw(**CREATED, timezone=zone))
+    assert kind == "invalid_field"
+    assert message.startswith("timezone: ") and "unknown IANA time zone" in message, message
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "UTC", "Etc/GMT+5", "America/Argentina/Salta"])
+def test_real_zone_names_are_accepted(zone: str) -> None:
+    event = parse_event(raw(**CREATED, timezone=zone))
+    assert isinstance(event, TicketCreated) and event.timezone == zone
+
+
+def test_one_parser_for_instants_and_the_calendar_checks_zones_the_same_way() -> None:
+    assert alerts.format_instant is instants.format_instant
+    assert instants.parse_instant("2026-03-02T11:00:00+01:00") == datetime(
+        2026, 3, 2, 10, tzinfo=UTC
+    )
+    with pytest.raises(ValueError, match="not an RFC 3339 date-time"):
+        instants.parse_instant("2026-03-02T10:00Z")
+    with pytest.raises(ValueError, match="unknown IANA time zone 'America'"):
+        basic_calendar("America")

@@ -7,7 +7,7 @@ Basic counts only Monday 00:01 - Friday 23:59 in the ticket's zone.
 
 from __future__ import annotations
 
-from sla_helpers import brief, created, ev, replay
+from sla_helpers import brief, created, ev, replay, z
 
 from processor.domain.policy import default_policy
 
@@ -212,3 +212,17 @@ def test_events_before_creation_are_dropped_after_the_retention() -> None:
     assert replayer.stats.dropped_early == 0
     replayer.feed(created("T2", "2026-01-08T00:00:01Z", "gold", 4))
     assert replayer.stats.dropped_early == 1
+
+
+def test_running_names_the_clocks_still_running() -> None:
+    from processor.domain.machine import SlaMachine
+
+    machine = SlaMachine(default_policy())
+    state, _ = machine.apply(
+        None, created("R1", "2026-01-05T09:00:00Z", "gold", 1), z("2026-01-05T09:00:00Z")
+    )
+    assert machine.running(state) == ["first_response"]
+    state, _ = machine.apply(
+        state, ev("agent_responded", "R1", "2026-01-05T09:05:00Z"), z("2026-01-05T09:05:00Z")
+    )
+    assert machine.running(state) == []

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
+from sla_helpers import created, replay
 
 from processor.commands.policy import policy as policy_cli
 from processor.domain.calendar import BASIC_WINDOW, AlwaysOpen, WeeklyCalendar
@@ -269,12 +270,12 @@ def test_before_deadline_thresholds() -> None:
     assert policy.thresholds_for(10 * M)[0] == Threshold(0.0, timedelta(0))
 
 
-def test_before_threshold_fraction_is_rounded_and_stays_below_one() -> None:
-    policy = parse_policy(edited("  - 0.90 ", "  - {before: 1s}\n  - {before: 7m}"))
+def test_before_threshold_fraction_is_rounded() -> None:
+    policy = parse_policy(edited("  - 0.90 ", "  - {before: 10s}\n  - {before: 7m}"))
     near = policy.thresholds_for(24 * H)
-    # (24h - 7m) / 24h = 0.995138... -> 0.9951; (24h - 1s) / 24h = 0.99998... -> 0.9999, not 1.0.
+    # (24h - 7m) / 24h = 0.995138... -> 0.9951; (24h - 10s) / 24h = 0.99988... -> 0.9999.
     assert [t.fraction for t in near] == [0.75, 0.9951, 0.9999, 1.0]
-    assert near[2].elapsed == 24 * H - timedelta(seconds=1)
+    assert near[2].elapsed == 24 * H - timedelta(seconds=10)
     assert [t.is_breach for t in near] == [False, False, False, True]
 
 
@@ -423,3 +424,217 @@ def test_cli_show_file_from_option_and_environment(tmp_path: Path) -> None:
             "  basic  P1   2h00m  business-hours  near-breach 1h30m, 1h45m, breach 2h00m"
             in result.stdout
         )
+
+
+# --- bounded parsing ------------------------------------------------------------------------------
+
+
+def alias_bomb(levels: int) -> str:
+    """A few hundred bytes that expand to 9**levels strings when aliases are followed."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, levels + 1)]
+    return "\n".join(lines) + f"\nversion: *a{levels}\n"
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    text = alias_bomb(6)  # 531,441 strings (a 25 MB error message before this was refused)
+    assert len(text) < 1000
+    message = problems_of(tmp_path, text)
+    assert message.endswith(
+        ": not valid YAML: anchors and aliases (&name, *name) are not allowed in a policy file; "
+        "write each value out (line 1, column 5)"
+    ), message
+    assert "\n" not in message
+
+
+def test_an_alias_alone_or_an_anchor_alone_is_refused(tmp_path: Path) -> None:
+    anchored = edited("tiers:\n", "tiers: &t\n")
+    assert "anchors and aliases" in problems_of(tmp_path, anchored)
+    aliased = DEFAULT_TEXT.replace("  business-hours:", "  biz: *x\n  business-hours:")
+    assert "anchors and aliases" in problems_of(tmp_path, aliased)
+
+
+def test_a_policy_larger_than_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    text = DEFAULT_TEXT + "# padding\n" * 7000  # 70 KB of comments: valid YAML, too large
+    message = problems_of(tmp_path, text)
+    assert message.endswith(": the policy is larger than 64 KiB; nothing was read"), message
+    with pytest.raises(PolicyError, match="larger than 64 KiB"):
+        parse_policy(text)
+
+
+def test_yaml_errors_are_one_line_and_quote_keys_short(tmp_path: Path) -> None:
+    message = problems_of(tmp_path, "version: [")
+    assert message.endswith(
+        "not valid YAML: while parsing a flow node: expected the node content, "
+        "but found '<stream end>' (line 1, column 11)"
+    ), message
+    long_key = "k" * 1000  # YAML allows at most 1024 characters in a plain key
+    message = problems_of(tmp_path, f"{long_key}: 1\n{long_key}: 2\n")
+    assert f"duplicate key '{'k' * 39}…" in message and len(message) < 300, message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("from_creation ", "x" * 5000 + " ", "on_priority_change: must be 'from_creation' or "),
+        ("{1: 2h,", "{1: " + "x" * 5000 + ",", "tiers.basic.targets.1: 'xxxx"),
+        ("calendar: business-hours", "calendar: " + "c" * 5000, "unknown calendar 'cccc"),
+        ("holidays: []", "holidays: [" + "9" * 5000 + "]", "the number '9999"),
+        ("holidays: []", "holidays: ['" + "9" * 5000 + "']", "holidays.0: '9999"),
+        ('from: "mon 00:01"', 'from: "' + "m" * 5000 + '"', "windows.0.from: 'mmmm"),
+        ("  - 0.75 ", "  - " + "t" * 5000 + " ", "thresholds.0: 'tttt"),
+    ],
+)
+def test_errors_quote_at_most_a_short_prefix_of_a_value(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    message = problems_of(tmp_path, edited(old, new))
+    problem = next(line for line in message.splitlines() if expected in line)
+    assert "…" in problem and len(problem) < 250, problem
+
+
+# --- bounded durations ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("{1: 2h,", "{1: 99999999999d,", "tiers.basic.targets.1: '99999999999d' is too long"),
+        ("{1: 2h,", "{1: 1000000000000000000000000,", "tiers.basic.targets.1: 1000000000000000000"),
+        ("{1: 2h,", "{1: 3000000d,", "tiers.basic.targets.1: '3000000d' is too long"),
+        (
+            "{1: 2h,",
+            "{1: 36500d,",
+            "tiers.basic.targets.1: 36500d is longer than the limit of 365d",
+        ),
+        ("{1: 2h,", "{1: 366d,", "tiers.basic.targets.1: 366d is longer than the limit of 365d"),
+        (
+            "pending_event_retention: 7d",
+            "pending_event_retention: 99999999999d",
+            "pending_event_retention: '99999999999d' is too long",
+        ),
+        (
+            "pending_event_retention: 7d",
+            "pending_event_retention: 3651d",
+            "pending_event_retention: 3651d is longer than the limit of 3650d",
+        ),
+        ("  - 0.90 ", "  - {before: 99999999999d}", "thresholds.1: '99999999999d' is too long"),
+        ("  - 0.90 ", "  - {before: 400d}", "thresholds.1: 400d is longer than the limit of 365d"),
+    ],
+)
+def test_durations_are_bounded_at_check_time(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert expected in problems_of(tmp_path, edited(old, new))
+
+
+def test_policy_check_reports_an_overflowing_duration_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(edited("{1: 2h,", "{1: 99999999999d,"), encoding="utf-8")
+    result = CliRunner().invoke(policy_cli, ["check", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{path}: invalid policy:\n  - tiers.basic.targets.1: '99999999999d' is too long; "
+        "at most 36500d\n"
+    )
+
+
+def test_a_target_needing_more_than_ten_years_of_its_calendar_is_refused(tmp_path: Path) -> None:
+    text = edited('to: "fri 23:59"', 'to: "mon 00:02"').replace("{1: 2h,", "{1: 1d,")
+    message = problems_of(tmp_path, text)
+    assert (
+        "tiers.basic.targets.1: 1d of business time takes more than 10 years of calendar "
+        "'business-hours' (open 1m a week)"
+    ) in message
+
+
+def test_the_longest_targets_allowed_do_not_overflow_from_the_latest_instant() -> None:
+    # 17h a week: 365 days of business time take 515 weeks, just under the 520-week bound.
+    text = edited('to: "fri 23:59"', 'to: "mon 17:01"').replace("{1: 2h,", "{1: 365d,")
+    policy = parse_policy(text.replace("{1: 30m,", "{1: 365d,"))
+    latest = datetime(8999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    for tier in ("basic", "gold"):
+        calendar = policy.calendar(tier, "Pacific/Kiritimati")  # type: ignore[arg-type]
+        deadline = calendar.add(latest, policy.target(tier, 1))  # type: ignore[arg-type]
+        assert latest < deadline < datetime(9011, 1, 1, tzinfo=UTC)
+
+
+# --- thresholds that would share an alert id ------------------------------------------------------
+
+
+def test_fractions_equal_at_four_decimals_are_refused(tmp_path: Path) -> None:
+    message = problems_of(tmp_path, edited("  - 0.75 ", "  - 0.90001 ").replace("0.90 ", "0.90004"))
+    assert (
+        "thresholds: fractions 0.90001 and 0.90004 both read 0.9000 in alert ids (4 decimals); "
+        "keep one"
+    ) in message
+
+
+def test_a_fraction_reading_as_the_breach_is_refused(tmp_path: Path) -> None:
+    message = problems_of(tmp_path, edited("  - 0.90 ", "  - 0.99996 "))
+    assert "thresholds: fraction 0.99996 reads 1.0000 in alert ids, the breach's" in message
+
+
+def test_a_before_threshold_with_the_id_of_another_but_a_different_time_is_refused(
+    tmp_path: Path,
+) -> None:
+    # gold P1 5h33m21s = 20,001 s: 5,000 s before = 15,001 s = 0.750012 -> 0.7500, while 0.75 of
+    # the target is 15,000.75 s: two alerts, one id.
+    text = edited("  - 0.90 ", "  - {before: 5000s}").replace("{1: 30m,", "{1: 5h33m21s,")
+    message = problems_of(tmp_path, text)
+    assert (
+        "thresholds: 0.75 and {before: 1h23m20s} both read 0.7500 in alert ids for gold P1 "
+        "(target 5h33m21s) but fall due at different times; change one"
+    ) in message
+
+
+def test_a_before_threshold_reading_as_the_breach_is_refused(tmp_path: Path) -> None:
+    message = problems_of(tmp_path, edited("  - 0.90 ", "  - {before: 1s}"))
+    assert (
+        "thresholds: {before: 1s} is due so close to the breach for basic P2 (target 12h00m) that "
+        "it would read 1.0000 in alert ids; use a longer duration"
+    ) in message
+    assert message.count("{before: 1s}") == 1  # reported once, not once per target
+
+
+def test_thresholds_that_are_the_same_alert_are_kept_once() -> None:
+    # 15m before a 1h target is 45m = 0.75 of it: the same fraction and time, one alert.
+    policy = parse_policy(edited("  - 0.90 ", "  - {before: 15m}"))
+    assert policy.thresholds_for(H) == [Threshold(0.75, 45 * M), Threshold(1.0, H)]
+
+
+# --- warnings -------------------------------------------------------------------------------------
+
+
+def test_a_window_that_wraps_is_accepted_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "wrap.yaml"
+    path.write_text(
+        edited('{from: "mon 00:01", to: "fri 23:59"}', '{from: "mon 09:00", to: "mon 08:00"}')
+    )
+    policy = load_policy(path)
+    expected = (
+        "calendars.business-hours.windows.0: window mon 09:00 -> mon 08:00 wraps over the end of "
+        "the week, so it is open 167h00m a week; check the order of 'from' and 'to'"
+    )
+    assert policy.warnings == [expected]
+    for args in (["check", str(path)], ["show", "--policy", str(path)]):
+        result = CliRunner().invoke(policy_cli, args)
+        assert result.exit_code == 0, result.output
+        assert result.stderr == f"warning: {expected}\n"
+    assert default_policy().warnings == []
+
+
+def test_replay_with_the_longest_targets_from_the_latest_instant_raises_every_alert() -> None:
+    text = edited('to: "fri 23:59"', 'to: "mon 17:01"')
+    for old in ("{1: 2h, 2: 12h, 3: 24h, 4: 24h}", "{1: 30m, 2: 1h, 3: 4h, 4: 24h}"):
+        text = text.replace(old, "{1: 365d, 2: 365d, 3: 365d, 4: 365d}")
+    policy = parse_policy(text)
+    events = [
+        created("T-basic", "8999-12-31T23:59:59+14:00", "basic", 1, tz="Pacific/Kiritimati"),
+        created("T-gold", "8999-12-31T23:59:59Z", "gold", 4),
+    ]
+    alerts = replay(events, until="9011-01-01T00:00:00+00:00", policy=policy)
+    assert sorted((a.ticket_id, a.threshold) for a in alerts) == [
+        (ticket, fraction) for ticket in ("T-basic", "T-gold") for fraction in (0.75, 0.9, 1.0)
+    ]
+    assert max(a.due_at for a in alerts) < datetime(9011, 1, 1, tzinfo=UTC)

@@ -110,9 +110,14 @@ def test_until_raises_what_is_due_up_to_that_instant(tmp_path: Path) -> None:
 
 def test_until_needs_an_offset(tmp_path: Path) -> None:
     code, _, err = run("--until", "2026-01-05T09:27:00", str(write(tmp_path, ["{}"])))
-    assert code == 2 and "no UTC offset" in err
+    assert code == 2 and "is not an RFC 3339 date-time with seconds and an offset" in err
 
 
 def test_reads_stdin_with_dash() -> None:
     result = CliRunner().invoke(cli, ["replay", "-"], input=json.dumps(EVENTS[0]) + "\n")
     assert result.exit_code == 0 and result.stdout == ""
+
+
+def test_until_must_be_rfc3339_with_seconds(tmp_path: Path) -> None:
+    code, _, err = run("--until", "2026-01-05T09:27Z", str(write(tmp_path, ["{}"])))
+    assert code == 2 and "with seconds and an offset" in err

@@ -23,6 +23,7 @@ def test_event_schema_is_discriminated_on_type_and_names_every_event() -> None:
     for kind in (
         "ticket.created",
         "ticket.agent_responded",
+        "ticket.customer_replied",
         "ticket.priority_changed",
         "ticket.status_changed",
     ):
