@@ -270,6 +270,15 @@ class LifecycleRules:
         return found
 
 
+def current_sent(metric: str, clock: Clock) -> list[float]:
+    """Thresholds already raised against the clock's current deadline (next reply) or target
+    (resolution)."""
+    if not clock.sent:
+        return []
+    key = _sent_key(metric, clock)
+    return [t for k, t in clock.sent if k == key]
+
+
 def _sent_key(metric: str, clock: Clock) -> str:
     """What a sent threshold is remembered by: the deadline of a cycle (a priority change moves
     it), the target of the resolution clock (a pause moves its deadline, not its identity)."""
