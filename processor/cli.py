@@ -129,10 +129,11 @@ def _load_policy_or_exit(path: str | None) -> Policy:
 def _register() -> None:
     from processor.demo import demo
     from processor.ops_cli import alerts, topics, worker
+    from processor.paging.command import page
     from processor.policy_cli import policy
     from processor.simulate import simulate
 
-    for command in (worker, topics, alerts, policy, simulate, demo):
+    for command in (worker, topics, alerts, policy, simulate, demo, page):
         cli.add_command(command)
 
 
