@@ -6,7 +6,8 @@ OpenAPI description (PagerDuty/api-schema, reference/events-v2/openapiv3.json): 
 (32 characters), `event_action` trigger/resolve, `dedup_key` (at most 255 characters), and for a
 trigger `payload.summary` (at most 1024), `payload.source`, `payload.severity`. 202 is accepted;
 400 is not retried; 429 and 5xx are retried. The documented rate limit is about 120 events a
-minute per integration key ("Events API Rate Limits"): events are spaced to stay under it.
+minute per integration key ("Events API Rate Limits", PagerDuty/developer-docs
+docs/events-API-v2/05-Rate-Limits.md): events are spaced to stay under it.
 
 One incident (ticket, metric) is one PagerDuty alert: `dedup_key` = `sla/<ticket>/<metric>`.
 A near-breach triggers with severity warning, a breach with critical (a trigger on an open
