@@ -107,6 +107,29 @@ def firing_labels(url: str) -> set[Labels]:
     return {tuple(sorted(a["labels"].items())) for a in am_alerts(url)}
 
 
+class Shows:
+    """Check for `wait_for`: Alertmanager fires exactly `expected`; its repr says the difference."""
+
+    def __init__(self, url: str, expected: set[Labels]) -> None:
+        self.url, self.expected = url, expected
+        self.missing: set[Labels] = set()
+        self.extra: set[Labels] = set()
+        self.extra_alerts: list[dict[str, Any]] = []
+
+    def __call__(self) -> bool:
+        alerts = {tuple(sorted(a["labels"].items())): a for a in am_alerts(self.url)}
+        shown = set(alerts)
+        self.missing, self.extra = self.expected - shown, shown - self.expected
+        self.extra_alerts = [alerts[labels] for labels in sorted(self.extra)[:3]]
+        return not (self.missing or self.extra)
+
+    def __repr__(self) -> str:
+        return (
+            f"missing {sorted(self.missing)[:5]} ({len(self.missing)}), "
+            f"extra ({len(self.extra)}) {self.extra_alerts}"
+        )
+
+
 def wait_for(check: Any, timeout: float, what: str, interval: float = 0.5) -> Any:
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -118,7 +141,7 @@ def wait_for(check: Any, timeout: float, what: str, interval: float = 0.5) -> An
         if last is True or (last and last is not None and not isinstance(last, Exception)):
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r} {check!r}")
 
 
 class Webhook:

@@ -11,6 +11,7 @@ posted once with `endsAt` = when it ended.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,8 @@ from processor.paging.incidents import Change, IncidentBook, Page
 from processor.settings import PagingSettings, PagingTarget
 
 __all__ = ["ALERTNAME", "AlertmanagerTarget", "postable"]
+
+log = logging.getLogger("processor.paging")
 
 ALERTNAME = "SlaTicketDeadline"
 _CHUNK = 1000  # alerts per POST
@@ -106,6 +109,7 @@ class AlertmanagerTarget:
             return
         self.sender.recovered = False
         ends = now + self.window
+        log.debug("alertmanager: re-posting %d firing pages", len(book))
         await self._post(postable(p, ends, self._link(p)) for p in book.firing())
         self._last_resend = now
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from processor.settings import PagingSettings
+from processor.settings import PagingSettings, Settings
 
 __all__ = ["page", "paging_settings_from"]
 
@@ -42,23 +42,28 @@ def paging_settings_from(**overrides: Any) -> PagingSettings:
     "--web-port", "paging_web_port", type=int, help="/metrics port [SLA_PAGING_WEB_PORT]."
 )
 @click.option(
-    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info"
+    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="[SLA_LOG_LEVEL]"
 )
-def page(bootstrap_servers: str | None, log_level: str, **flags: Any) -> None:
+def page(bootstrap_servers: str | None, log_level: str | None, **flags: Any) -> None:
     """Forward alerts to on-call tools until stopped (Ctrl-C or SIGTERM).
 
     Each target has its own consumer group on the alerts topic; an offset is committed only
     after the target accepted every alert before it. Settings: SLA_PAGING_*, SLA_ALERTMANAGER_*,
     SLA_PAGERDUTY_* (the routing key is a secret: set it in the environment only).
     """
+    from processor.kafka_admin import AdminError
     from processor.ops_cli import settings_from
     from processor.paging.delivery import Fatal
     from processor.paging.service import run_paging
 
-    settings = settings_from(bootstrap_servers=bootstrap_servers)
+    settings = settings_from(bootstrap_servers=bootstrap_servers, log_level=log_level)
     flags["paging_targets"] = tuple(flags["paging_targets"]) or None
     paging = paging_settings_from(**flags)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(message)s",
+        force=True,
+    )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     click.echo(
         f"sla-processor page: {settings.alerts_topic} -> {', '.join(paging.paging_targets)}; "
@@ -66,6 +71,21 @@ def page(bootstrap_servers: str | None, log_level: str, **flags: Any) -> None:
         err=True,
     )
     try:
+        asyncio.run(_check_topic(settings))
         asyncio.run(run_paging(settings, paging))
+    except AdminError as exc:
+        raise click.ClickException(str(exc)) from None
     except Fatal as exc:
         raise click.ClickException(f"{exc}; stopped, nothing committed past it") from None
+
+
+async def _check_topic(settings: Settings) -> None:
+    """Kafka reachable (one clear line if not) and the alerts topic there."""
+    from processor.kafka_admin import partition_counts
+
+    counts = await partition_counts(settings, [settings.alerts_topic])
+    if counts[settings.alerts_topic] is None:
+        raise click.ClickException(
+            f"topic {settings.alerts_topic!r} does not exist on {settings.bootstrap_servers} "
+            "(run `sla-processor topics create`, or start the worker)"
+        )

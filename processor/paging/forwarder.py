@@ -67,6 +67,15 @@ class Forwarder:
         self.topic = settings.alerts_topic
         self.book = IncidentBook(paging.route(target.name))
         self.assigned = asyncio.Event()
+        # End offsets at assignment: until the consumer is past them, the book may be behind
+        # what was delivered before a crash, so the firing set is not re-posted yet (re-posting
+        # a page the uncommitted tail had already ended would fire it again).
+        self.tail_ends: dict[TopicPartition, int] = {}
+        # Partitions assigned and not rebuilt yet. The rebuild runs in the consume loop, not in
+        # the rebalance callback: aiokafka may hand out records of a new assignment while its
+        # callback still runs, and applying those before the older history would leave the
+        # book behind the target.
+        self.to_rebuild: set[TopicPartition] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
@@ -76,15 +85,18 @@ class Forwarder:
             max_poll_interval_ms=int(self.paging.paging_max_poll_interval * 1000),
             **kafka_client_kwargs(self.settings),
         )
-        consumer.subscribe([self.topic], listener=_Rebuild(self, consumer))
-        await consumer.start()
+        consumer.subscribe([self.topic], listener=_Rebuild(self))
         try:
+            await consumer.start()
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200, max_records=self.paging.paging_batch)
+                if self.to_rebuild:
+                    await self._rebuild(consumer)
                 if batch:
                     await self._handle(consumer, batch)
                 await self._measure_lag(consumer)
-                await self.target.tick(self.book)
+                if await self._past_tail(consumer):
+                    await self.target.tick(self.book)
         finally:
             await consumer.stop()
 
@@ -95,9 +107,14 @@ class Forwarder:
             for record in records:
                 changes.extend(self._apply(tp.partition, record))
             offsets[tp] = records[-1].offset + 1
+            log.debug("%s: partition %d offsets %d..%d", self.name, tp.partition,
+                      records[0].offset, records[-1].offset)  # fmt: skip
         self.metrics.queue_depth.labels(self.name).set(len(changes))
         self.metrics.firing.labels(self.name).set(len(self.book))
         if changes:
+            if log.isEnabledFor(logging.DEBUG):
+                for c in changes:
+                    log.debug("%s: %s %s %s", self.name, c.action, c.page.routing, c.page.key)
             await self.target.deliver(changes)
             self._count(changes)
         self.metrics.queue_depth.labels(self.name).set(0)
@@ -130,6 +147,27 @@ class Forwarder:
             # the new owner rebuilds from the committed offsets and repeats this batch.
             log.warning("%s: commit failed (%s); these alerts will be repeated", self.name, exc)
 
+    async def _rebuild(self, consumer: AIOKafkaConsumer) -> None:
+        assigned, self.to_rebuild = self.to_rebuild, set()
+        ends = {tp: await consumer.committed(tp) for tp in assigned}
+        todo = {tp: end for tp, end in ends.items() if end}
+        self.book.drop({tp.partition for tp in assigned})
+        self.tail_ends.update(await consumer.end_offsets(list(assigned)))
+        if todo:
+            read = await rebuild(self, todo)
+            log.info(
+                "%s: rebuilt %d open pages from %d alerts on %d partitions",
+                self.name, len(self.book), read, len(todo),
+            )  # fmt: skip
+        self.metrics.firing.labels(self.name).set(len(self.book))
+        self.assigned.set()
+
+    async def _past_tail(self, consumer: AIOKafkaConsumer) -> bool:
+        for tp, end in list(self.tail_ends.items()):
+            if tp not in consumer.assignment() or await consumer.position(tp) >= end:
+                del self.tail_ends[tp]
+        return not self.tail_ends
+
     async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
         lag = 0
         for tp in consumer.assignment():
@@ -140,26 +178,17 @@ class Forwarder:
 
 
 class _Rebuild(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Rebuilds the open pages of newly assigned partitions; forgets revoked ones."""
+    """Marks newly assigned partitions for a rebuild; forgets revoked ones."""
 
-    def __init__(self, forwarder: Forwarder, consumer: AIOKafkaConsumer) -> None:
-        self.forwarder, self.consumer = forwarder, consumer
+    def __init__(self, forwarder: Forwarder) -> None:
+        self.forwarder = forwarder
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self.forwarder.to_rebuild -= revoked
         self.forwarder.book.drop({tp.partition for tp in revoked})
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        ends = {tp: await self.consumer.committed(tp) for tp in assigned}
-        todo = {tp: end for tp, end in ends.items() if end}
-        self.forwarder.book.drop({tp.partition for tp in assigned})
-        if todo:
-            read = await rebuild(self.forwarder, todo)
-            log.info(
-                "%s: rebuilt %d open pages from %d alerts on %d partitions",
-                self.forwarder.name, len(self.forwarder.book), read, len(todo),
-            )  # fmt: skip
-        self.forwarder.metrics.firing.labels(self.forwarder.name).set(len(self.forwarder.book))
-        self.forwarder.assigned.set()
+        self.forwarder.to_rebuild |= assigned
 
 
 async def rebuild(forwarder: Forwarder, ends: dict[TopicPartition, int]) -> int:

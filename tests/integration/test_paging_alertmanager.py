@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from paging_helpers import (
     ForwarderProcess,
+    Shows,
     am_alerts,
     ended_pages,
     expected_pages,
-    firing_labels,
     replay_alerts,
     scenario_events,
     wait_for,
@@ -70,7 +70,7 @@ def test_alertmanager_shows_exactly_the_pages_replay_implies(
         },
     ).start()  # fmt: skip
     try:
-        wait_for(lambda: firing_labels(alertmanager.url) == set(expected), 90, "expected pages")
+        wait_for(Shows(alertmanager.url, set(expected)), 90, "expected pages")
         wait_committed(
             kafka_bootstrap, f"{forwarder.group_prefix}-alertmanager", topics.alerts, last
         )
