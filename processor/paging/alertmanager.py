@@ -87,8 +87,9 @@ class AlertmanagerTarget:
         self.sender, self.clock = sender, clock
         self._last_resend: datetime | None = None
 
-    async def deliver(self, changes: list[Change]) -> None:
-        """Post the final state of every page the changes touch, in one request per chunk."""
+    async def deliver(self, changes: list[Change], catch_up: bool = False) -> None:
+        """Post the final state of every page the changes touch, in one request per chunk
+        (Alertmanager holds states, so a catch-up window needs nothing more)."""
         now = self.clock()
         latest: dict[tuple[str, ...], dict[str, Any]] = {}
         for change in changes:

@@ -35,7 +35,7 @@ log = logging.getLogger("processor.paging")
 class Target(Protocol):
     name: PagingTarget
 
-    async def deliver(self, changes: list[Change]) -> None: ...
+    async def deliver(self, changes: list[Change], catch_up: bool) -> None: ...
 
     async def tick(self, book: IncidentBook) -> None: ...
 
@@ -76,6 +76,12 @@ class Forwarder:
         # callback still runs, and applying those before the older history would leave the
         # book behind the target.
         self.to_rebuild: set[TopicPartition] = set()
+        # Right after a rebuild, the first records after the committed offsets may already have
+        # been delivered by the instance that died. They are held until every partition has
+        # `paging_batch` of them (or its tail end) and delivered as one catch-up window, so a
+        # page the dead instance had already ended is not posted firing again on the way.
+        self.fresh = False
+        self.held: dict[TopicPartition, list[Any]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
@@ -86,21 +92,37 @@ class Forwarder:
             **kafka_client_kwargs(self.settings),
         )
         consumer.subscribe([self.topic], listener=_Rebuild(self))
+        self.metrics.last_commit.labels(self.name).set(time.time())  # "stuck since" starts now
         try:
             await consumer.start()
             while not stop.is_set():
                 batch = await consumer.getmany(timeout_ms=200, max_records=self.paging.paging_batch)
                 if self.to_rebuild:
                     await self._rebuild(consumer)
-                if batch:
-                    await self._handle(consumer, batch)
+                for tp, records in batch.items():
+                    self.held.setdefault(tp, []).extend(records)
+                if self.held and await self._window_complete(consumer):
+                    held, self.held = self.held, {}
+                    await self._handle(consumer, held, catch_up=self.fresh)
+                    self.fresh = False
                 await self._measure_lag(consumer)
                 if await self._past_tail(consumer):
                     await self.target.tick(self.book)
         finally:
             await consumer.stop()
 
-    async def _handle(self, consumer: AIOKafkaConsumer, batch: dict[Any, list[Any]]) -> None:
+    async def _window_complete(self, consumer: AIOKafkaConsumer) -> bool:
+        if not self.fresh:
+            return True
+        for tp, end in self.tail_ends.items():
+            held = len(self.held.get(tp, ()))
+            if held < self.paging.paging_batch and await consumer.position(tp) < end:
+                return False
+        return True
+
+    async def _handle(
+        self, consumer: AIOKafkaConsumer, batch: dict[Any, list[Any]], catch_up: bool
+    ) -> None:
         changes: list[Change] = []
         offsets: dict[TopicPartition, int] = {}
         for tp, records in batch.items():
@@ -115,7 +137,7 @@ class Forwarder:
             if log.isEnabledFor(logging.DEBUG):
                 for c in changes:
                     log.debug("%s: %s %s %s", self.name, c.action, c.page.routing, c.page.key)
-            await self.target.deliver(changes)
+            await self.target.deliver(changes, catch_up)
             self._count(changes)
         self.metrics.queue_depth.labels(self.name).set(0)
         await self._commit(consumer, offsets)
@@ -152,6 +174,8 @@ class Forwarder:
         ends = {tp: await consumer.committed(tp) for tp in assigned}
         todo = {tp: end for tp, end in ends.items() if end}
         self.book.drop({tp.partition for tp in assigned})
+        self.held.clear()  # positions go back to the committed offsets
+        self.fresh = bool(todo)  # with nothing committed yet there is no earlier instance's work
         self.tail_ends.update(await consumer.end_offsets(list(assigned)))
         if todo:
             read = await rebuild(self, todo)
@@ -166,6 +190,8 @@ class Forwarder:
         for tp, end in list(self.tail_ends.items()):
             if tp not in consumer.assignment() or await consumer.position(tp) >= end:
                 del self.tail_ends[tp]
+        if not self.tail_ends and not self.held:
+            self.fresh = False
         return not self.tail_ends
 
     async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:

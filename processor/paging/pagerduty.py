@@ -95,7 +95,13 @@ class PagerDutyTarget:
         self.sender = sender
         self.spacing = _Spacing(settings.pagerduty_rate_per_minute)
 
-    async def deliver(self, changes: list[Change]) -> None:
+    async def deliver(self, changes: list[Change], catch_up: bool = False) -> None:
+        """Send the events in order. In a catch-up window (the first records after a restart,
+        which the previous instance may have sent already), an incident that ends in the window
+        gets only its resolve: re-sending its trigger would open a new PagerDuty alert."""
+        if catch_up:
+            ending = {c.page.key for c in changes if c.action == "end"}
+            changes = [c for c in changes if c.action == "end" or c.page.key not in ending]
         for change in changes:
             a = change.page.alert
             link = (

@@ -177,3 +177,33 @@ def test_retry_after_seconds_or_http_date() -> None:
     assert retry_after_seconds("7", now) == 7.0
     assert retry_after_seconds("Mon, 02 Mar 2026 09:00:30 GMT", now) == 30.0
     assert retry_after_seconds("soon", now) is None and retry_after_seconds(None, now) is None
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.bodies: list[Any] = []
+
+    async def post(self, url: str, body: Any, accept: tuple[int, ...]) -> None:
+        self.bodies.append(body)
+
+
+async def test_pagerduty_catch_up_window_sends_only_the_resolve_of_an_ended_incident() -> None:
+    from processor.paging.pagerduty import PagerDutyTarget
+
+    settings = PagingSettings(
+        paging_targets=("pagerduty",),
+        pagerduty_routing_key=SecretStr("k" * 32),
+        pagerduty_rate_per_minute=60_000,
+    )
+    book = IncidentBook(Route())
+    changes = [
+        *book.apply(0, alert("sla.breached", 1.0)),
+        *book.apply(0, alert("sla.resolved", None)),
+        *book.apply(0, alert("sla.breached", 1.0, ticket="T-2")),
+    ]
+    for catch_up, expected in ((False, ["trigger", "resolve", "trigger"]),
+                               (True, ["resolve", "trigger"])):  # fmt: skip
+        sender = _Recorder()
+        target = PagerDutyTarget(settings, sender)  # type: ignore[arg-type]
+        await target.deliver(changes, catch_up)
+        assert [b["event_action"] for b in sender.bodies] == expected
