@@ -16,7 +16,7 @@ DEMO_ARGS ?=
 BENCH_ARGS ?=
 LOCALKAFKA := $(PY) -m processor.localkafka
 
-.PHONY: help setup system-deps test test-chaos test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run
+.PHONY: help setup system-deps test test-chaos test-cluster test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run
 
 help: ## List the targets with one-line descriptions
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,9 @@ test: setup ## Run the whole suite: unit, integration and chaos tests (Kafka is 
 
 test-chaos: setup ## Only the reliability scenarios (crashes, broker restart, rebalance, hostile input, SASL_SSL)
 	$(VENV)/bin/pytest tests/chaos -m chaos -s $(PYTEST_ARGS)
+
+test-cluster: setup ## Chaos on a local three-broker cluster: leader kill -9, rolling broker and worker restarts (~6 min)
+	$(VENV)/bin/pytest tests/chaos/test_cluster.py -m cluster -s $(PYTEST_ARGS)
 
 test-unit: setup ## Run the unit tests only (no broker)
 	$(VENV)/bin/pytest tests/unit -m 'not integration' $(PYTEST_ARGS)
