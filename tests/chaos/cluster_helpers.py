@@ -2,6 +2,10 @@
 partition (for a per-partition `replay`), "live" tickets whose breaches fall due while the
 cluster is disturbed, and their delays.
 
+The backlog goes to input partitions 1..N-1 (each ticket to one, by a hash of its id) and the live
+tickets to partition 0, so their breaches are raised by the ticks of a partition with no backlog
+to wait for: their delay is the worker's and the cluster's, not the backlog's.
+
 The alert delay of a live breach is the broker's append time of its first copy on the alerts
 topic (the topic uses LogAppendTime) minus its `due_at`: how late a page reached Kafka.
 """
@@ -12,6 +16,7 @@ import asyncio
 import json
 import statistics
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -80,6 +85,11 @@ async def replication_of(bootstrap: str, names: Sequence[str]) -> dict[str, tupl
     return {name: (replicas, isr.get(name, 0)) for name, replicas in found.items()}
 
 
+def backlog_partition(key: bytes, partitions: int) -> int:
+    """A fixed partition in 1..partitions-1 for a backlog ticket (partition 0 is for live ones)."""
+    return 1 + zlib.crc32(key) % (partitions - 1)
+
+
 def live_tickets(first_due: datetime, count: int, spacing: float = 1.0) -> list[bytes]:
     """Gold P1 tickets whose breach is due at `first_due`, then every `spacing` s."""
     values = []
@@ -101,9 +111,14 @@ def live_tickets(first_due: datetime, count: int, spacing: float = 1.0) -> list[
 
 
 async def produce_keyed(
-    bootstrap: str, topic: str, values: list[bytes], keys: list[bytes]
+    bootstrap: str,
+    topic: str,
+    values: list[bytes],
+    keys: list[bytes],
+    partitions: list[int | None] | None = None,
 ) -> list[int]:
-    """Produce keyed records (acks=all, idempotent); returns each record's partition."""
+    """Produce keyed records (acks=all, idempotent), to the given partitions or by key;
+    returns each record's partition."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -114,9 +129,10 @@ async def produce_keyed(
     )
     await producer.start()
     try:
+        chosen = partitions or [None] * len(values)
         pending = [
-            await producer.send(topic, value, key=key)
-            for value, key in zip(values, keys, strict=True)
+            await producer.send(topic, value, key=key, partition=partition)
+            for value, key, partition in zip(values, keys, chosen, strict=True)
         ]
         return [meta.partition for meta in await asyncio.gather(*pending)]
     finally:

@@ -1,7 +1,8 @@
 """A three-broker KRaft cluster under load: a leader killed, the brokers and the workers
 restarted one at a time. No alert lost, none invented, duplicates counted, delays printed.
 
-Every scenario: ~20,000 simulator records dated in the past, produced before the worker starts
+Every scenario: ~20,000 (leader kill), ~10,000 (rolling workers) or ~5,000 (rolling brokers)
+simulator records dated in the past, produced before the worker starts
 (acks=all, idempotent), so the disturbance hits a worker reading its backlog; then live tickets
 whose breaches fall due while the cluster is disturbed. Topics have 3 replicas and
 min.insync.replicas 2, the workers the same settings. Expected alerts come from `replay` of the
@@ -21,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from chaos_helpers import judge, replay_ids, scenario
 from cluster_helpers import (
     LIVE_PREFIX,
     MIN_ISR,
     REPLICAS,
+    backlog_partition,
     create_replicated_topics,
     live_delays,
     live_tickets,
@@ -37,11 +40,13 @@ from cluster_helpers import (
 )
 from worker_harness import Topics, WorkerProcess, read_all
 
+from processor.kafka.admin import AdminError, check_replication
 from processor.localkafka import LocalKafkaCluster
+from processor.settings import Settings
 
 pytestmark = [pytest.mark.chaos, pytest.mark.cluster, pytest.mark.integration]
 
-EVENTS = 20_000
+EVENTS = 20_000  # the leader kill; rolling workers half, rolling brokers a quarter (CI time)
 
 
 @pytest.fixture(scope="module")
@@ -95,21 +100,26 @@ class Run:
     began: float = field(default_factory=time.monotonic)
 
 
-def _backlog(cluster: LocalKafkaCluster, topics: Topics, seed: int) -> Run:
-    """~20,000 simulator records, all dated in the past, produced before any worker runs."""
-    values, keys = scenario(seed=seed, events=EVENTS, now=utc())
-    partitions = asyncio.run(produce_keyed(cluster.bootstrap, topics.events, values, keys))
+def _backlog(cluster: LocalKafkaCluster, topics: Topics, seed: int, events: int = EVENTS) -> Run:
+    """~`events` simulator records, all dated in the past, produced before any worker runs."""
+    values, keys = scenario(seed=seed, events=events, now=utc())
+    chosen: list[int | None] = [backlog_partition(key, topics.partitions) for key in keys]
+    partitions = asyncio.run(produce_keyed(cluster.bootstrap, topics.events, values, keys, chosen))
     return Run(values, partitions, utc())
 
 
 def _live(
     cluster: LocalKafkaCluster, topics: Topics, run: Run, first_due: float, count: int
 ) -> None:
-    """`count` gold P1 tickets breaching from `first_due` s from now, one a second."""
+    """`count` gold P1 tickets on input partition 0, breaching from `first_due` s from now,
+    one a second."""
     due = utc(first_due)
     values = live_tickets(due, count)
     keys = [f"{LIVE_PREFIX}{i}".encode() for i in range(count)]
-    run.partitions += asyncio.run(produce_keyed(cluster.bootstrap, topics.events, values, keys))
+    on_zero: list[int | None] = [0] * count
+    run.partitions += asyncio.run(
+        produce_keyed(cluster.bootstrap, topics.events, values, keys, on_zero)
+    )
     run.values += values
     run.last_due = due + timedelta(seconds=count - 1)
 
@@ -169,7 +179,7 @@ def test_kill_9_the_leader_of_input_and_alerts_partitions_during_20k_events(
 def test_rolling_restart_of_the_three_brokers(
     cluster: LocalKafkaCluster, topics: Topics, workers: list[WorkerProcess], tmp_path: Path
 ) -> None:
-    run = _backlog(cluster, topics, seed=92)
+    run = _backlog(cluster, topics, seed=92, events=EVENTS // 4)
     workers += _start_workers(1, cluster, topics, tmp_path)
     _live(cluster, topics, run, first_due=5, count=60)
     time.sleep(2)
@@ -185,7 +195,7 @@ def test_rolling_restart_of_the_three_brokers(
 def test_rolling_restart_of_three_workers_one_at_a_time(
     cluster: LocalKafkaCluster, topics: Topics, workers: list[WorkerProcess], tmp_path: Path
 ) -> None:
-    run = _backlog(cluster, topics, seed=93)
+    run = _backlog(cluster, topics, seed=93, events=EVENTS // 2)
     workers += _start_workers(3, cluster, topics, tmp_path)
     _live(cluster, topics, run, first_due=5, count=60)
     time.sleep(2)
@@ -197,3 +207,34 @@ def test_rolling_restart_of_three_workers_one_at_a_time(
         time.sleep(2)  # let the group settle before the next one goes
     print(f"\nrolling worker restart took {(utc() - began).total_seconds():.1f} s")
     _finish(cluster, topics, workers, run, (began, utc(10)), "rolling workers")
+
+
+def test_existing_topics_with_fewer_replicas_or_a_lower_min_isr_are_refused(
+    cluster: LocalKafkaCluster, unique_name: Any
+) -> None:
+    thin, loose = unique_name("thin"), unique_name("loose")
+
+    async def create() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics(
+                [
+                    NewTopic(thin, 1, 1),
+                    NewTopic(loose, 1, 3, topic_configs={"min.insync.replicas": "1"}),
+                ]
+            )
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
+    settings = Settings(
+        bootstrap_servers=cluster.bootstrap, replication_factor=3, min_insync_replicas=2
+    )
+    with pytest.raises(AdminError, match=rf"topic '{thin}' has 1 replica\(s\) but SLA_REPL"):
+        asyncio.run(check_replication(settings, [thin]))
+    with pytest.raises(AdminError, match=f"topic '{loose}' has min.insync.replicas=1 but"):
+        asyncio.run(check_replication(settings, [loose]))
+    asyncio.run(check_replication(settings, [unique_name("absent")]))  # created later: fine
+    with pytest.raises(AdminError, match=r"replication factor 4 .* larger than the 3 broker"):
+        asyncio.run(check_replication(settings.model_copy(update={"replication_factor": 4})))
