@@ -77,6 +77,8 @@ def _logs(cluster: LocalKafkaCluster, args: argparse.Namespace) -> int:
     if not 1 <= args.node <= len(cluster.nodes):
         raise ValueError(f"--node must be 1-{len(cluster.nodes)}")
     node = cluster.node(args.node)
+    if args.follow:
+        raise ValueError(f"--follow is for a single node; use: tail -F {node.log_file}")
     path = node.log_file if node.log_file.exists() else node.paths.broker_out
     if not path.exists():
         raise LocalKafkaError(f"no log of node {args.node} yet at {node.log_file}: start it first")

@@ -77,6 +77,7 @@ class LocalKafkaCluster:
         self.data_dir = Path(data_dir or default_dir).expanduser().resolve()
         voters = props.voters(control)
         cluster_id = _existing_cluster_id(self.data_dir, nodes) or props.new_cluster_id()
+        self._started_here = False
         self.nodes = [
             LocalKafka(
                 client[i],
@@ -102,7 +103,7 @@ class LocalKafkaCluster:
         return f"LocalKafkaCluster(bootstrap={self.bootstrap!r}, data_dir={str(self.data_dir)!r})"
 
     def __enter__(self) -> LocalKafkaCluster:
-        self.start()
+        self._started_here = self.start()
         return self
 
     def __exit__(
@@ -111,7 +112,8 @@ class LocalKafkaCluster:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        if self._started_here:  # like LocalKafka: a cluster that already ran stays up
+            self.stop()
 
     def status(self) -> list[BrokerStatus]:
         return [node.status() for node in self.nodes]

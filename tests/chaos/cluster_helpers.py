@@ -34,8 +34,15 @@ LIVE_PREFIX = "LIVE-"
 GOLD_P1 = timedelta(minutes=30)  # the default policy's gold P1 resolution target
 
 
+STALL_SECONDS = 6  # a partition whose leader moved can stay unfetched: re-seek it sooner
+
+
 def worker_env() -> dict[str, str]:
-    return {"SLA_REPLICATION_FACTOR": str(REPLICAS), "SLA_MIN_INSYNC_REPLICAS": str(MIN_ISR)}
+    return {
+        "SLA_REPLICATION_FACTOR": str(REPLICAS),
+        "SLA_MIN_INSYNC_REPLICAS": str(MIN_ISR),
+        "SLA_STALL_SECONDS": str(STALL_SECONDS),
+    }
 
 
 async def create_replicated_topics(bootstrap: str, topics: Topics, nodes: int = 3) -> None:
@@ -156,18 +163,38 @@ def group_lags(workers: Sequence[WorkerProcess]) -> dict[str, float]:
     return lags
 
 
+WATCHDOG_EXIT = 3
+"""The worker's exit code when its stall watchdog gives up on a partition and asks its
+supervisor for a restart (processor/worker/app.py); the tests act as that supervisor."""
+
+
+def supervise(workers: Sequence[WorkerProcess]) -> int:
+    """Restart the workers that exited with WATCHDOG_EXIT (as `restart: unless-stopped` would);
+    any other exit is a failure. Returns how many were restarted."""
+    restarted = 0
+    for worker in workers:
+        code = worker.proc.poll() if worker.proc is not None else None
+        if code is None:
+            continue
+        assert code == WATCHDOG_EXIT, f"worker exited {code}:\n{worker.tail()}"
+        worker.start()
+        restarted += 1
+    return restarted
+
+
 def wait_group_caught_up(
     workers: Sequence[WorkerProcess], partitions: int, timeout: float = 240.0
-) -> None:
+) -> int:
     """Until the workers together own every input partition with at most the newest tick
-    records unread, three polls in a row."""
-    deadline, streak, lags = time.monotonic() + timeout, 0, {}
+    records unread, three polls in a row; returns the supervised restarts meanwhile."""
+    deadline, streak, lags, restarts = time.monotonic() + timeout, 0, {}, 0
     while time.monotonic() < deadline:
+        restarts += supervise(workers)
         lags = group_lags(workers)
         ok = len(lags) == partitions and all(v <= 2 for v in lags.values())
         streak = streak + 1 if ok else 0
         if streak >= 3:
-            return
+            return restarts
         time.sleep(1)
     tails = "\n".join(w.tail(20) for w in workers)
     raise AssertionError(f"workers not caught up after {timeout}s: lag {lags}\n{tails}")

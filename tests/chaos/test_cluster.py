@@ -34,6 +34,7 @@ from cluster_helpers import (
     live_tickets,
     produce_keyed,
     replication_of,
+    supervise,
     utc,
     wait_group_caught_up,
     worker_env,
@@ -132,16 +133,22 @@ def _finish(
     window: tuple[datetime, datetime],
     name: str,
 ) -> None:
-    wait_group_caught_up(workers, topics.partitions)
+    restarts = wait_group_caught_up(workers, topics.partitions)
     caught_up = time.monotonic() - run.began
-    time.sleep(max(0.0, (run.last_due - utc()).total_seconds()) + 3)  # the last live breach
+    while utc() < run.last_due + timedelta(seconds=3):  # the last live breach
+        restarts += supervise(workers)
+        time.sleep(0.5)
+    restarts += supervise(workers)
     end = utc()
     records = asyncio.run(read_all(cluster.bootstrap, topics.alerts, idle=3, timeout=120))
     verdict = judge(
         run.values, [json.loads(r.value) for r in records], end, partitions=run.partitions
     )
     delays = live_delays(records, window)
-    print(f"\n{verdict.line(name)}\n{delays.line(name)}; caught up after {caught_up:.1f} s")
+    print(
+        f"\n{verdict.line(name)}\n{delays.line(name)}; caught up after {caught_up:.1f} s; "
+        f"watchdog restarts {restarts}"
+    )
     if verdict.missing:
         want = replay_ids(run.values, end, run.partitions)
         shown = [
