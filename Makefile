@@ -38,7 +38,7 @@ test: setup ## Run the whole suite: unit, integration and chaos tests (Kafka is 
 test-chaos: setup ## Only the reliability scenarios (crashes, broker restart, rebalance, hostile input, SASL_SSL)
 	$(VENV)/bin/pytest tests/chaos -m chaos -s $(PYTEST_ARGS)
 
-test-cluster: setup ## Chaos on a local three-broker cluster: leader kill -9, rolling broker and worker restarts (~6 min)
+test-cluster: setup ## Chaos on a local three-broker cluster: leader kill -9, rolling broker and worker restarts (~9 min on a busy 2-core machine)
 	$(VENV)/bin/pytest tests/chaos/test_cluster.py -m cluster -s $(PYTEST_ARGS)
 
 test-unit: setup ## Run the unit tests only (no broker)
