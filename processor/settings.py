@@ -44,7 +44,15 @@ class Settings(BaseSettings):
     alerts_topic: str = "sla.alerts"
     dlq_topic: str = "helpdesk.ticket-events.dlq"
     partitions: int = Field(6, ge=1, le=1024, description="Partitions of the input topic.")
-    replication_factor: int = Field(1, ge=1)
+    replication_factor: int = Field(
+        1, ge=1, description="Replicas of every topic the worker creates, changelog included."
+    )
+    min_insync_replicas: int = Field(
+        1,
+        ge=1,
+        description="min.insync.replicas of those topics: an acks=all write needs this many "
+        "copies (a cluster: replication_factor 3, min_insync_replicas 2).",
+    )
 
     store: str = Field("rocksdb://", description="Table store: rocksdb:// or memory://.")
     data_dir: Path = Field(Path(".run/worker"), description="Local table state.")
@@ -107,6 +115,15 @@ class Settings(BaseSettings):
             )
         if self.store not in ("rocksdb://", "memory://"):
             raise ValueError("store must be rocksdb:// or memory://")
+        return self
+
+    @model_validator(mode="after")
+    def _check_replication(self) -> Settings:
+        if self.min_insync_replicas > self.replication_factor:
+            raise ValueError(
+                f"min_insync_replicas {self.min_insync_replicas} is larger than "
+                f"replication_factor {self.replication_factor}: no write could succeed"
+            )
         return self
 
     @property

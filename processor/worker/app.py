@@ -21,6 +21,7 @@ from processor.domain.machine import SlaMachine
 from processor.domain.policy import Policy, load_policy
 from processor.kafka.client import faust_credentials
 from processor.settings import Settings
+from processor.topicspec import TABLE_NAME
 from processor.worker.faust_compat import check_app, is_paused, positions
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
@@ -71,7 +72,14 @@ def create_app(
     alerts = app.topic(settings.alerts_topic, key_serializer="raw", value_serializer="raw")
     dlq = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
     # bytes key/value types make faust use the raw codec for the store and the changelog.
-    table = app.Table("tickets", partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    table = app.Table(
+        TABLE_NAME,
+        partitions=settings.partitions,
+        key_type=bytes,
+        value_type=bytes,
+        # faust creates the changelog with topic_replication_factor replicas; this adds the ISR.
+        extra_topic_configs={"min.insync.replicas": str(settings.min_insync_replicas)},
+    )
     registry = registry or CollectorRegistry()
     census = TicketCensus()
     targets: dict[tuple[str, int] | tuple[str, int, str], float] = {
@@ -236,7 +244,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "producer_max_request_size": 8 * 1024 * 1024,
         "consumer_max_fetch_size": 8 * 1024 * 1024,
-        "producer_acks": -1,
+        "producer_acks": -1,  # acks=all: with min_insync_replicas, no write on one copy only
         "broker_session_timeout": settings.session_timeout,
         "broker_heartbeat_interval": min(3.0, settings.session_timeout / 3),
         "autodiscover": False,
