@@ -224,7 +224,8 @@ def test_a_deleted_ticket_withdraws_its_sighting(kafka_bootstrap: str, tmp_path:
     asyncio.run(create_topics(kafka_bootstrap, topics))
     policy = tmp_path / "policy.yaml"
     shipped = (REPO / "processor/domain/default_policy.yaml").read_text()
-    policy.write_text(shipped + "\ntombstone_retention: 1s\n")  # a stopped ticket goes at once
+    kept = "\n".join(r for r in shipped.splitlines() if not r.startswith("tombstone_retention:"))
+    policy.write_text(kept + "\ntombstone_retention: 1s\n")  # a stopped ticket goes at once
     worker = WorkerProcess(
         kafka_bootstrap, topics, tmp_path / "w", extra_env={"SLA_POLICY_FILE": str(policy)}
     ).start()
