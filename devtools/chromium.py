@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import select
@@ -79,17 +80,26 @@ class _Pipe:
         return [json.loads(m) for m in messages if m]
 
 
+def _above_four(fd: int) -> int:
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return moved
+
+
 def _launch(profile: str, width: int, height: int) -> tuple[subprocess.Popen[bytes], _Pipe]:
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
+    # Move the child's ends above 4, so that putting them on 3 and 4 cannot overwrite either.
+    to_child_r, from_child_w = (_above_four(fd) for fd in (to_child_r, from_child_w))
 
     binary = chromium_path()
     if binary is None:
         raise ChromiumError("chromium is not installed (ops/scripts/install-system-deps.sh)")
-    # The shell puts our pipes on chromium's fd 3 (commands in) and fd 4 (answers out).
+    # bash (dash reads one-digit fds only) puts our pipes on chromium's fd 3 (commands in)
+    # and fd 4 (answers out).
     wire = f'exec "$0" "$@" 3<&{to_child_r} 4>&{from_child_w}'
     proc = subprocess.Popen(
-        ["/bin/sh", "-c", wire, binary, "--headless", "--no-sandbox", "--disable-gpu",
+        ["bash", "-c", wire, binary, "--headless", "--no-sandbox", "--disable-gpu",
          "--remote-debugging-pipe", "--no-first-run", "--no-default-browser-check",
          "--disable-extensions",
          f"--user-data-dir={profile}", f"--window-size={width},{height}", "about:blank"],

@@ -206,7 +206,7 @@ def _row(key: _Key, cell: _Cell) -> Row:
         breached=breached,
         running=cell.running,
         compliance=met / len(cell.stops) if cell.stops else None,
-        target_seconds=targets.most_common(1)[0][0] if targets else None,
+        target_seconds=targets.most_common(1)[0][0] if targets and key[1] != ALL else None,
         p50_seconds=quantile(seconds, 0.5),
         p90_seconds=quantile(seconds, 0.9),
         max_seconds=seconds[-1] if seconds else None,
