@@ -139,14 +139,17 @@ def inspect_page(
     screenshot: Path | None = None,
     width: int = 1280,
     height: int = 900,
+    full_page: bool = True,
     timeout: float = 60.0,
 ) -> PageResult:
     """Open `page` (a local file), wait until the JS `ready` is truthy, evaluate `expression`
-    (its JSON value is returned), optionally save a full-page screenshot."""
+    (its JSON value is returned), optionally save a screenshot (the full page, or the top
+    `width` x `height`)."""
     with tempfile.TemporaryDirectory(prefix="sla-chromium-") as profile:
         proc, pipe = _launch(profile, width, height)
         try:
-            return _inspect(pipe, page, ready, expression, screenshot, width, timeout)
+            shot = _Shot(screenshot, full_page, width, height)
+            return _inspect(pipe, page, ready, expression, shot, timeout)
         finally:
             with contextlib.suppress(ChromiumError, OSError):
                 pipe.send("Browser.close", timeout=5)
@@ -159,8 +162,17 @@ def inspect_page(
             os.close(pipe.read_fd)
 
 
-def _inspect(pipe: _Pipe, page: Path, ready: str, expression: str, screenshot: Path | None,
-             width: int, timeout: float) -> PageResult:  # fmt: skip
+@dataclass(frozen=True)
+class _Shot:
+    path: Path | None
+    full_page: bool
+    width: int
+    height: int
+
+
+def _inspect(
+    pipe: _Pipe, page: Path, ready: str, expression: str, shot: _Shot, timeout: float
+) -> PageResult:
     target = pipe.send("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     for domain in ("Runtime", "Log", "Network", "Page"):
@@ -185,12 +197,41 @@ def _inspect(pipe: _Pipe, page: Path, ready: str, expression: str, screenshot: P
         .get("result", {})
         .get("value")
     )
-    if screenshot is not None:
-        size = pipe.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
-        metrics = {"width": width, "height": int(size["height"]), "deviceScaleFactor": 1}
+    if shot.path is not None:
+        height = shot.height
+        if shot.full_page:
+            height = int(
+                pipe.send("Page.getLayoutMetrics", session=session)["cssContentSize"]["height"]
+            )
+        metrics = {"width": shot.width, "height": height, "deviceScaleFactor": 1}
         pipe.send("Emulation.setDeviceMetricsOverride", {**metrics, "mobile": False}, session)
-        time.sleep(0.5)  # let the responsive charts re-layout at the new height
-        shot = pipe.send("Page.captureScreenshot", {"format": "png"}, session)
-        screenshot.write_bytes(base64.b64decode(shot["data"]))
+        time.sleep(0.5)  # let the responsive charts re-layout at the new size
+        clip = {"x": 0, "y": 0, "width": shot.width, "height": height, "scale": 1}
+        image = pipe.send("Page.captureScreenshot", {"format": "png", "clip": clip}, session)
+        shot.path.write_bytes(base64.b64decode(image["data"]))
     errors, requests = _errors(pipe.events)
     return PageResult(errors, requests, None if value is None else json.loads(value))
+
+
+def main() -> None:
+    """`python -m devtools.chromium PAGE.html SHOT.png [HEIGHT]`: a screenshot of a report once
+    its charts have drawn, of the full page or of its top HEIGHT pixels (how the README's
+    picture is made)."""
+    import sys
+
+    page, shot = Path(sys.argv[1]), Path(sys.argv[2])
+    height = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    result = inspect_page(
+        page,
+        ready="document.body && document.body.dataset.charts",
+        screenshot=shot,
+        height=height or 900,
+        full_page=height is None,
+    )
+    for problem in [*result.errors, *result.requests]:
+        print(f"page: {problem}", file=sys.stderr)
+    sys.exit(1 if result.errors or result.requests else 0)
+
+
+if __name__ == "__main__":
+    main()

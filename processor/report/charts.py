@@ -84,7 +84,12 @@ def pages(summaries: list[tuple[str, Summary]], timezone: str) -> Figure:
         "layout": _layout(
             f"Pages per day ({timezone})",
             barmode="stack",
-            xaxis={"type": "date", "tickformat": "%Y-%m-%d", "title": {"text": "day of due_at"}},
+            xaxis={
+                "type": "date",
+                "tickformat": "%Y-%m-%d",
+                "dtick": 86_400_000,  # one tick per day (plotly dates are in ms)
+                "title": {"text": "day of due_at"},
+            },
             yaxis={"title": {"text": "pages"}},
         ),
     }
@@ -140,7 +145,8 @@ def distribution(summary: Summary, metric: str) -> Figure:
 
 def compare_compliance(comparison: Comparison) -> Figure:
     rows = comparison.rows
-    labels = [f"{d.metric} {d.tier} P{d.priority}" for d in rows]
+    several = len({d.metric for d in rows}) > 1
+    labels = [(f"{d.metric} " if several else "") + f"{d.tier} P{d.priority}" for d in rows]
     data = []
     for role, color in (("base", "#457b9d"), ("compare", "#e76f51")):
         side = [d.base if role == "base" else d.other for d in rows]

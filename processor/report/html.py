@@ -19,7 +19,8 @@ body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 1200p
 h1 { margin-bottom: 0.2rem; } .meta { color: #555; margin-top: 0; }
 .chart { min-height: 380px; margin: 1rem 0; border: 1px solid #eee; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1.5rem; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: right; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: right;
+  white-space: nowrap; }
 th { background: #f4f4f4; } .scroll { overflow-x: auto; } td.l, th.l { text-align: left; }
 """
 _DRAW = """
