@@ -5,7 +5,7 @@ Each benchmark runs as its own process against the benchmark broker ($BENCH_BOOT
 --controller-port 29093 --data-dir .run/bench-kafka`). JSON lines go to stdout and to
 `.run/bench/results-<time>.jsonl`; the table at the end holds the medians against the aims.
 
-    .venv/bin/python bench/run.py [--quick] [--only replay,throughput,scale,ingest]
+    .venv/bin/python bench/run.py [--quick] [--only replay,throughput,scale,ingest,tombstone]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ BENCHES = {
     "throughput": "throughput_bench.py",
     "scale": "scale_bench.py",
     "ingest": "ingest_bench.py",
+    "tombstone": "tombstone_bench.py",
 }
 # (summary, field, label, aim, higher is better)
 ROWS = [

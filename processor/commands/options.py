@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -14,12 +14,15 @@ from processor.domain.durations import parse_duration
 from processor.domain.instants import parse_instant
 from processor.settings import Settings
 
+S = TypeVar("S", bound=Settings)
+
 __all__ = [
     "DurationParam",
     "Instant",
     "policy_path",
     "replay_options",
     "settings_from",
+    "settings_of",
     "worker_options",
 ]
 
@@ -79,9 +82,15 @@ def replay_options(fun: Any) -> Any:
 
 def settings_from(**overrides: Any) -> Settings:
     """Settings from the environment, then the flags given; exits with a readable error."""
+    return settings_of(Settings, **overrides)
+
+
+def settings_of(kind: type[S], /, **overrides: Any) -> S:
+    """Settings of class `kind` from the environment, then the flags given (None: not given);
+    exits with a readable error."""
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**given)
+        return kind(**given)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"

@@ -72,6 +72,7 @@ def describe_policy(loaded: Policy) -> list[str]:
         f"metric: {loaded.metric}",
         f"on_priority_change: {loaded.on_priority_change}",
         f"pending_event_retention: {format_duration(loaded.pending_event_retention, days=True)}",
+        f"tombstone_retention: {format_duration(loaded.tombstone_retention, days=True)}",
         f"thresholds: {_threshold_specs(loaded)}",
         "calendars:",
     ]

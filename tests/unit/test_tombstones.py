@@ -59,7 +59,9 @@ LEGACY_PENDING = (
 
 def policy_with(line: str) -> Policy:
     text = files("processor.domain").joinpath("default_policy.yaml").read_text(encoding="utf-8")
-    return parse_policy(text + line + "\n")
+    key = line.split(":")[0]
+    kept = [row for row in text.splitlines() if not row.startswith(f"{key}:")]
+    return parse_policy("\n".join([*kept, line]) + "\n")
 
 
 def answered(machine: SlaMachine, ticket: str = "X") -> TicketState:
