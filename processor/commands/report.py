@@ -17,9 +17,9 @@ from processor.commands.inputs import Input, load_policy_or_exit, open_input
 from processor.commands.options import Instant, policy_path, replay_options
 from processor.domain.instants import check_zone
 from processor.replay import BadLine
-from processor.report import collect, compare, summarise
-from processor.report.aggregate import SORT_KEYS, select, sort_breaches
-from processor.report.tables import TABLES, Report
+from processor.report import collect
+from processor.report.aggregate import SORT_KEYS
+from processor.report.tables import TABLES, Report, build
 
 __all__ = ["report"]
 
@@ -134,13 +134,7 @@ def report(
         raise click.ClickException(
             f"no valid event in {lines.name}: all {len(bad)} line(s) invalid"
         )
-    selected = [select(ledger, start, end) for ledger in ledgers]
-    summaries = [summarise(ledger, timezone) for ledger in selected]
-    for summary in summaries:
-        summary.breaches = sort_breaches(summary.breaches, sort)
-    result = Report(summaries[0], start=start, end=end, sort=sort)
-    if len(summaries) > 1:
-        result.comparison = compare(selected[0], selected[1], summaries[0], summaries[1])
+    result = build(ledgers, start=start, end=end, timezone=timezone, sort=sort)
     _write(result, fmt, table, limit, out)
     if not quiet:
         click.echo(ledgers[0].stats.summary().replace("replay:", "report:", 1), err=True)

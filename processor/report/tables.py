@@ -9,8 +9,17 @@ from datetime import datetime
 from typing import Any
 
 from processor.domain.alerts import format_instant
-from processor.report.aggregate import Breach, DayPages, Row, Summary
-from processor.report.compare import Change, Comparison, RowDelta
+from processor.report.aggregate import (
+    Breach,
+    DayPages,
+    Row,
+    Summary,
+    select,
+    sort_breaches,
+    summarise,
+)
+from processor.report.collect import Ledger
+from processor.report.compare import Change, Comparison, RowDelta, compare
 
 __all__ = [
     "BREACH_COLUMNS",
@@ -20,6 +29,7 @@ __all__ = [
     "TABLES",
     "Report",
     "breach_record",
+    "build",
     "change_record",
     "delta_record",
     "records",
@@ -73,6 +83,26 @@ class Report:
         if self.comparison is not None:
             out.append((OTHER, self.comparison.other))
         return out
+
+
+def build(
+    ledgers: list[Ledger],
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    timezone: str = "UTC",
+    sort: str = "over",
+) -> Report:
+    """The report of one ledger, or of two and their comparison: tickets created in
+    [start, end), pages by day of `timezone`, breaches in `sort` order."""
+    selected = [select(ledger, start, end) for ledger in ledgers]
+    summaries = [summarise(ledger, timezone) for ledger in selected]
+    for summary in summaries:
+        summary.breaches = sort_breaches(summary.breaches, sort)
+    report = Report(summaries[0], start=start, end=end, sort=sort)
+    if len(summaries) > 1:
+        report.comparison = compare(selected[0], selected[1], summaries[0], summaries[1])
+    return report
 
 
 def _value(name: str, value: Any) -> Any:
