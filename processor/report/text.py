@@ -129,9 +129,14 @@ def _delta_cells(d: RowDelta) -> list[str]:
         percent(None if other is None else other.compliance),
         percent(d.delta("compliance"), signed=True),
         _signed(d.delta("met")), _signed(d.delta("breached")),
-        duration(d.delta("p90_seconds")),
+        _signed_duration(d.delta("p90_seconds")),
         _signed(d.delta("pages_near_breach")), _signed(d.delta("pages_breached")),
     ]  # fmt: skip
+
+
+def _signed_duration(value: float | None) -> str:
+    text = duration(value)
+    return text if value is None or value < 0 else "+" + text
 
 
 def _signed(value: float | None) -> str:
