@@ -74,12 +74,14 @@ def create_app(
     table = app.Table("tickets", partitions=settings.partitions, key_type=bytes, value_type=bytes)
     registry = registry or CollectorRegistry()
     census = TicketCensus()
-    targets: dict[tuple[str, int], float] = {
-        (tier, prio): policy.target(tier, prio).total_seconds()
+    targets: dict[tuple[str, int] | tuple[str, int, str], float] = {
+        (tier, prio, metric): policy.target(tier, prio, metric).total_seconds()
+        for metric in policy.metric_names
         for tier in TIERS
         for prio in PRIORITIES
     }
-    metrics = Metrics(registry, census, lambda: _consumer_lag(app, settings.events_topic), targets)
+    lag = lambda: _consumer_lag(app, settings.events_topic)  # noqa: E731
+    metrics = Metrics(registry, census, lag, targets, policy.metric_names)
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))
     interop = Interop(app, settings, events, table, registry)
     service = SlaService(
