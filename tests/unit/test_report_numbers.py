@@ -193,3 +193,31 @@ def test_compare_deltas_changes_and_pages_gained_and_lost(tmp_path: Path) -> Non
     assert pages == {"sla.near_breach": (4, 4, 0, 0), "sla.breached": (2, 1, 0, 1)}
     silver = next(d for d in result.rows if d.tier == "silver")
     assert silver.delta("met") == 0 and silver.delta("compliance") == 0
+
+
+def test_the_cores_three_metrics_count_once_per_stop() -> None:
+    # gold P2 under all three metrics: first response at 10:20 (met, 1h target); two next-reply
+    # cycles (customer 10:30 -> agent 11:00 met; customer 12:00 -> agent 15:00 breached, 2h
+    # target); solved at 16:00 stops resolution (1d target, met); nothing left running
+    policy = load_policy(Path(__file__).resolve().parents[2] / "examples/policy-all-metrics.yaml")
+    log = [
+        opened("R", "10:00", "gold", 2),
+        line("agent_responded", "R", "10:20", public=True),
+        line("customer_replied", "R", "10:30"),
+        line("agent_responded", "R", "11:00", public=True),
+        line("customer_replied", "R", "12:00"),
+        line("agent_responded", "R", "15:00", public=True),
+        line("status_changed", "R", "16:00", status="solved"),
+    ]
+    (ledger,) = collect(log, [policy])
+    rows = {r.metric: r for r in summarise(ledger).rows}
+    assert {m: (r.tickets, r.stops, r.met, r.breached) for m, r in rows.items()} == {
+        "first_response": (1, 1, 1, 0),
+        "next_reply": (1, 2, 1, 1),
+        "resolution": (1, 1, 1, 0),
+    }
+    assert all(r.running == 0 for r in rows.values())
+    assert rows["next_reply"].p50_seconds == 1800 and rows["next_reply"].max_seconds == 10800
+    assert [(b.metric, b.over_seconds) for b in summarise(ledger).breaches] == [
+        ("next_reply", 3600)
+    ]
