@@ -25,11 +25,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from common import generate
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> Path:
+def log_file(tmp_path: Path) -> Path:
     path = tmp_path / "events.jsonl"
     path.write_bytes(b"\n".join(LOG) + b"\n")
     return path
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    return log_file(tmp_path)
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -125,6 +129,15 @@ def test_replay_watermark_options_apply_to_report(tmp_path: Path) -> None:
     _, late, _ = run(str(path), "--format", "json", "-q", "--lateness", "20m")
     assert json.loads(plain)["policies"]["base"]["input"]["alerts"]["sla.breached"] == 1
     assert "sla.breached" not in json.loads(late)["policies"]["base"]["input"]["alerts"]
+    # --until: events after it are skipped, clocks still running then count as running
+    _, until, _ = run(
+        str(log_file(tmp_path)), "--format", "json", "-q", "--until", "2026-03-02T10:25:00Z"
+    )
+    doc = json.loads(until)
+    gold = next(r for r in doc["summary"] if (r["tier"], r["priority"]) == ("gold", 1))
+    assert (gold["met"], gold["breached"], gold["running"]) == (2, 0, 2)  # T1, T3; T2, T4
+    assert (gold["pages_near_breach"], gold["pages_breached"]) == (2, 0)  # 0.75 at 10:22:30
+    assert doc["policies"]["base"]["input"]["after_until"] == 2  # the 10:45 and 11:00 responses
     code, _, err = run(str(path), "--partitions", "0")
     assert code == 2 and "--partitions" in err
 
