@@ -23,8 +23,8 @@ help: ## List the targets with one-line descriptions
 
 setup: $(STAMP) system-deps ## Create .venv, install the project + dev tools (pinned), and promtool
 
-system-deps: ## Install Debian's prometheus (promtool) and docker-compose if missing (needs root)
-	@command -v promtool >/dev/null && command -v docker-compose >/dev/null || bash ops/scripts/install-system-deps.sh
+system-deps: ## Install Debian's prometheus (promtool), prometheus-alertmanager and docker-compose if missing (needs root)
+	@command -v promtool >/dev/null && command -v prometheus-alertmanager >/dev/null && command -v docker-compose >/dev/null || bash ops/scripts/install-system-deps.sh
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -n "$(PYTHON)" || { echo "error: python3.11 or python3 is needed to create $(VENV)" >&2; exit 1; }

@@ -82,7 +82,19 @@ def describe_policy(loaded: Policy) -> list[str]:
     lines += [f"  {n:<{width}}  {_calendar(c)}" for n, c in loaded.calendars.items()]
     lines.append("targets (business time from the start):")
     lines += [_row(loaded, tier, priority) for tier in TIERS for priority in PRIORITIES]
+    for metric in loaded.metric_names[1:]:
+        lines.append(f"{metric} targets{_metric_note(loaded, metric)}:")
+        lines += [_row(loaded, t, p, metric) for t in TIERS for p in PRIORITIES]
     return lines
+
+
+def _metric_note(loaded: Policy, metric: str) -> str:
+    if metric == "next_reply":
+        return " (each cycle, from the customer's reply)"
+    pause = ", ".join(sorted(loaded.pause_on)) or "nothing"
+    return f" (from the start; paused while {pause}; solved_retention " + (
+        f"{format_duration(loaded.solved_retention, days=True)})"
+    )
 
 
 def _threshold_specs(loaded: Policy) -> str:
@@ -108,8 +120,8 @@ def _calendar(spec: CalendarSpec) -> str:
     return f"weekly, ticket's local time: {windows}; holidays: {holidays}"
 
 
-def _row(loaded: Policy, tier: Tier, priority: int) -> str:
-    target = loaded.target(tier, priority)
+def _row(loaded: Policy, tier: Tier, priority: int, metric: str = "first_response") -> str:
+    target = loaded.target(tier, priority, metric)
     *near, breach = loaded.thresholds_for(target)
     due = [f"near-breach {', '.join(format_duration(t.elapsed) for t in near)}"] if near else []
     due.append(f"breach {format_duration(breach.elapsed)}")

@@ -234,10 +234,11 @@ class LifecycleRules:
         for metric, clock in ((NEXT_REPLY, life.next_reply), (RESOLUTION, life.resolution)):
             if clock is None or not clock.thresholds:
                 continue
-            key = _sent_key(metric, clock)
+            key: str | None = None  # formatted once, and only when something is due
             for fraction, at in clock.thresholds:
                 if not (at <= watermark if inclusive else at < watermark):
                     break
+                key = key or _sent_key(metric, clock)
                 if (key, fraction) in clock.sent:
                     continue
                 parts = _identity(metric, clock)
@@ -260,14 +261,22 @@ class LifecycleRules:
     def _next_clock_due(self, life: Lifecycle) -> datetime | None:
         found: datetime | None = None
         for metric, clock in ((NEXT_REPLY, life.next_reply), (RESOLUTION, life.resolution)):
-            if clock is None:
+            if clock is None or not clock.thresholds:
                 continue
-            key = _sent_key(metric, clock)
-            for fraction, at in clock.thresholds:
-                if (key, fraction) not in clock.sent:
-                    found = at if found is None else min(found, at)
-                    break
+            at = _next_unsent(metric, clock)
+            if at is not None and (found is None or at < found):
+                found = at
         return found
+
+
+def _next_unsent(metric: str, clock: Clock) -> datetime | None:
+    if not clock.sent:
+        return clock.thresholds[0][1]
+    key = _sent_key(metric, clock)
+    for fraction, at in clock.thresholds:
+        if (key, fraction) not in clock.sent:
+            return at
+    return None
 
 
 def current_sent(metric: str, clock: Clock) -> list[float]:

@@ -91,6 +91,7 @@ class SlaMachine(LifecycleRules):
         self._solved_retention = policy.solved_retention
         self._thresholds: dict[timedelta, list[Threshold]] = {}
         self._calendars: dict[tuple[str, str, str | None], BusinessCalendar] = {}
+        self._targets: dict[tuple[str, int, str], timedelta] = {}
         names = policy.metric_names
         self._next_reply, self._resolution = NEXT_REPLY in names, RESOLUTION in names
         self._lifecycle = len(names) > 1
@@ -223,7 +224,7 @@ class SlaMachine(LifecycleRules):
         life = self._life(state)
         if life is not None:
             self._apply_life(state, life, event, now, out)
-            if state.phase == "open":
+            if isinstance(event, PriorityChanged) and state.phase == "open":
                 self._raise_due(state, passed, now, out)  # a retarget may put thresholds past
             return
         if isinstance(event, AgentResponded) and event.public:
@@ -272,7 +273,12 @@ class SlaMachine(LifecycleRules):
         ]
 
     def _target(self, state: TicketState, metric: str) -> timedelta:
-        return self.policy.target(_tier(state), state.priority, metric)
+        """`Policy.target`, looked up once per (tier, priority, metric)."""
+        key = (state.tier, state.priority, metric)
+        found = self._targets.get(key)
+        if found is None:
+            found = self._targets[key] = self.policy.target(_tier(state), state.priority, metric)
+        return found
 
     def _calendar_of(self, state: TicketState) -> BusinessCalendar:
         """`Policy.calendar`, looked up once per (tier, zone, country) (the policy is

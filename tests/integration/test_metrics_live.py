@@ -34,7 +34,10 @@ Labels = tuple[tuple[str, str], ...]
 Samples = dict[tuple[str, Labels], float]
 
 TIER_PRIO = [(tier, str(prio)) for tier in ("basic", "silver", "gold") for prio in (1, 2, 3, 4)]
-FIRST_RESPONSE_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800)
+FIRST_RESPONSE_BUCKETS = (
+    *(60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800),
+    *(432000, 1209600),  # 5 and 14 days (resolution times share the histogram)
+)
 SCRAPE_DEADLINE = 30.0
 
 
@@ -298,7 +301,8 @@ def test_scenario_gives_exact_metrics_and_gauges_survive_a_restart(
     policy = default_policy()
     for tier in TIERS:
         for prio in (1, 2, 3, 4):
-            key = ("sla_first_response_target_seconds", _key({"tier": tier, "priority": str(prio)}))
+            labels = {"tier": tier, "priority": str(prio), "metric": "first_response"}
+            key = ("sla_first_response_target_seconds", _key(labels))
             assert before[key] == policy.target(tier, prio).total_seconds(), key
 
     # Restart on the same state dir: gauges are rebuilt from the table, counters start at 0.

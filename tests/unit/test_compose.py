@@ -21,7 +21,16 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 INSTALL_HINT = "run `make setup` or `bash ops/scripts/install-system-deps.sh` (as root, on Debian)"
-SERVICES = {"kafka", "topics", "worker", "simulator", "prometheus", "grafana"}
+SERVICES = {
+    "kafka",
+    "topics",
+    "worker",
+    "simulator",
+    "pager",
+    "alertmanager",
+    "prometheus",
+    "grafana",
+}
 PROCESSOR_SERVICES = ("topics", "worker", "simulator")
 
 
@@ -149,3 +158,18 @@ def test_dockerfile_installs_the_package_as_a_non_root_user() -> None:
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
     assert 'ENTRYPOINT ["sla-processor"]' in lines
+
+
+def test_pager_forwards_to_the_compose_alertmanager_and_is_scraped() -> None:
+    service = _services()["pager"]
+    assert service["command"] == ["page"] and service["build"] == "."
+    env = _env("pager")
+    assert env["SLA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert env["SLA_ALERTMANAGER_URL"] == "http://alertmanager:9093"
+    assert env["SLA_PAGING_WEB_HOST"] == "0.0.0.0" and "6067:6067" in service["ports"]
+    assert service["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert _mounts("alertmanager")["/etc/alertmanager"] == "./ops/alertmanager"
+    assert "9093:9093" in _services()["alertmanager"]["ports"]
+    config = yaml.safe_load((REPO / "ops" / "prometheus" / "prometheus.yml").read_text())
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "sla-paging")
+    assert job["static_configs"][0]["targets"] == ["pager:6067"]

@@ -308,3 +308,13 @@ def test_a_calendar_is_built_once_per_tier_zone_and_country() -> None:
     assert chosen.calendar("basic", "Europe/Paris", "DE") is not fr
     # A calendar that does not use the ticket's country is shared by every country.
     assert chosen.calendar("gold", "Europe/Paris", "FR") is chosen.calendar("gold", "Europe/Paris")
+
+
+def test_policy_show_prints_every_metric_table() -> None:
+    from processor.commands.policy import describe_policy
+
+    lines = describe_policy(load_policy(EXAMPLE))
+    for header in ("next_reply targets", "resolution targets"):
+        start = next(n for n, line in enumerate(lines) if line.startswith(header))
+        assert len([line for line in lines[start + 1 : start + 13] if "breach" in line]) == 12
+    assert "paused while on_hold, pending" in "\n".join(lines)
