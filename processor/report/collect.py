@@ -7,6 +7,7 @@ event is fed to one replayer per policy (`_Shadowed`), so both see the same inpu
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +21,9 @@ from processor.runtime import Step
 from processor.runtime.watermarks import NO_PARTITION
 
 __all__ = ["PAGE_KINDS", "Ledger", "Running", "collect"]
+
+_GC_THRESHOLDS = (100_000, 50, 1000)
+"""Generation thresholds while replaying (CPython's default is 700, 10, 10)."""
 
 PAGE_KINDS = ("sla.near_breach", "sla.breached")
 """The alerts that page someone (`sla.resolved` closes a page)."""
@@ -105,7 +109,11 @@ def collect(
     partitions: int | None = None,
     on_bad: Callable[[BadLine], None] | None = None,
 ) -> list[Ledger]:
-    """Replay `lines` once per policy (bad lines go to `on_bad` once); one `Ledger` each."""
+    """Replay `lines` once per policy (bad lines go to `on_bad` once); one `Ledger` each.
+
+    The ledgers keep every stop and page until the end, so the cyclic garbage collector would
+    rescan a growing heap ever more often (a fifth of the CPU time at 200k events); while
+    replaying, its thresholds are raised (`_GC_THRESHOLDS`) and restored afterwards."""
 
     first = _Shadowed(
         policies[0],
@@ -120,8 +128,13 @@ def collect(
         for p in policies[1:]
     ]
     collectors = [_Collector(r) for r in (first, *first.shadows)]
-    for _ in replay_lines(lines, first):
-        pass
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*_GC_THRESHOLDS)
+    try:
+        for _ in replay_lines(lines, first):
+            pass
+    finally:
+        gc.set_threshold(*thresholds)
     for shadow in first.shadows:  # the lines are counted by the replayer that reads them
         shadow.stats.lines, shadow.stats.invalid = first.stats.lines, first.stats.invalid
     return [c.finish() for c in collectors]

@@ -221,3 +221,11 @@ def test_the_cores_three_metrics_count_once_per_stop() -> None:
     assert [(b.metric, b.over_seconds) for b in summarise(ledger).breaches] == [
         ("next_reply", 3600)
     ]
+
+
+def test_collect_restores_the_garbage_collector_thresholds() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    collect(LOG, [default_policy()])
+    assert gc.get_threshold() == before
