@@ -5,7 +5,8 @@ Each benchmark runs as its own process against the benchmark broker ($BENCH_BOOT
 --controller-port 29093 --data-dir .run/bench-kafka`). JSON lines go to stdout and to
 `.run/bench/results-<time>.jsonl`; the table at the end holds the medians against the aims.
 
-    .venv/bin/python bench/run.py [--quick] [--only replay,throughput,scale,ingest,tombstone,paging]
+    .venv/bin/python bench/run.py [--quick]
+        [--only replay,throughput,scale,ingest,tombstone,paging,report]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ BENCHES = {
     "scale": "scale_bench.py",
     "ingest": "ingest_bench.py",
     "tombstone": "tombstone_bench.py",
+    "report": "report_bench.py",
     "paging": "paging_bench.py",
 }
 # (summary, field, label, aim, higher is better)
@@ -52,6 +54,8 @@ ROWS = [
     ("scale", "median_recovery_probe_alert_s", "kill -9: due alert out after kill (s)", 30, False),
     ("ingest", "max_webhooks_per_s", "ingest: signed Zendesk webhooks/s (acked)", 2000, True),
     ("ingest", "half_rate_p99_ms", "ingest: p99 at half that rate (ms)", 50, False),
+    ("report", "report_over_replay_wall", "report / replay, wall time (1M events)", 1.2, False),
+    ("report", "report_over_replay_cpu", "report / replay, CPU time (1M events)", 1.2, False),
 ]
 
 
