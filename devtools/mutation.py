@@ -1,0 +1,155 @@
+"""Mutation testing of the SLA core with mutmut (docs/mutation.md): the score per module, and
+the bounded, seeded sample that CI checks.
+
+    python -m devtools.mutation report              # after `mutmut run`: score per module
+    python -m devtools.mutation sample --seed 19 --count 120 --min-score 0.85
+
+`sample` generates the mutants (mutmut's own generator), picks `count` of them with a seeded
+random sample (the same code and seed always give the same mutants), runs only those with
+`mutmut run`, and exits 1 if fewer than `min-score` of them are killed. Run from the repository
+root; mutmut works in `mutants/` (git-ignored). The mutated files, the tests and the runner's
+options are pyproject's [tool.mutmut].
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+MUTANTS = Path("mutants")
+KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
+"""Statuses of a detected mutant (a timeout: the tests hung or looped on it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    name: str
+    module: str
+    status: str
+
+    @property
+    def killed(self) -> bool:
+        return self.status in KILLED
+
+
+def module_of(name: str) -> str:
+    """`processor.domain.machine.xǁSlaMachineǁ_stop__mutmut_3` -> `processor.domain.machine`."""
+    for marker in (".x_", ".xǁ"):
+        if marker in name:
+            return name[: name.index(marker)]
+    return name.rsplit(".", 1)[0]
+
+
+def results(root: Path = MUTANTS) -> dict[str, Result]:
+    """Every generated mutant and its status (`not checked` until it was run)."""
+    from mutmut.__main__ import status_by_exit_code
+
+    found: dict[str, Result] = {}
+    for meta in sorted(root.rglob("*.py.meta")):
+        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        for name, code in codes.items():
+            found[name] = Result(name, module_of(name), status_by_exit_code[code])
+    return found
+
+
+def generate() -> list[str]:
+    """Generate the mutants as `mutmut run` does first (it reuses them), and list their names."""
+    import mutmut.__main__ as mm
+    from mutmut.configuration import Config
+
+    os.environ["MUTANT_UNDER_TEST"] = "mutant_generation"
+    Config.ensure_loaded()
+    MUTANTS.mkdir(exist_ok=True)
+    mm.copy_src_dir()
+    mm.copy_also_copy_files()
+    mm.setup_source_paths()
+    mm.create_mutants(1)
+    return sorted(results())
+
+
+def score_lines(chosen: list[Result]) -> list[str]:
+    """One line per module and a total: killed/total and the percentage."""
+    total: Counter[str] = Counter(r.module for r in chosen)
+    killed: Counter[str] = Counter(r.module for r in chosen if r.killed)
+    lines = [_line(m, killed[m], total[m]) for m in total]
+    k, n = sum(killed.values()), sum(total.values())
+    lines.append(_line("total", k, n))
+    return sorted(lines[:-1]) + lines[-1:]
+
+
+def report(show_survivors: bool) -> int:
+    found = [r for r in results().values() if r.status != "not checked"]
+    if not found:
+        print("error: no mutmut results under mutants/; run `make mutate` first", file=sys.stderr)
+        return 1
+    print("\n".join(score_lines(found)))
+    survivors = [r for r in found if not r.killed]
+    print(f"{len(survivors)} not killed: " + ", ".join(f"{s} {c}" for s, c in _statuses(survivors)))
+    if show_survivors:
+        for r in survivors:
+            print(f"  {r.status:<10} {r.name}")
+    return 0
+
+
+def sample(seed: int, count: int, min_score: float, max_children: int) -> int:
+    started = time.monotonic()
+    names = generate()
+    chosen = sorted(random.Random(seed).sample(names, min(count, len(names))))
+    print(f"mutation sample: {len(chosen)} of {len(names)} mutants (seed {seed})", flush=True)
+    run = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *chosen]
+    proc = subprocess.run(run, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        print(proc.stdout[-4000:], proc.stderr[-4000:], sep="\n", file=sys.stderr)
+        print(f"error: mutmut run exited {proc.returncode}", file=sys.stderr)
+        return 1
+    found = results()
+    picked = [found[n] for n in chosen]
+    print("\n".join(score_lines(picked)))
+    survivors = [r for r in picked if not r.killed]
+    for r in survivors:
+        print(f"  {r.status:<10} {r.name}  (mutmut show {r.name})")
+    killed = len(picked) - len(survivors)
+    score = killed / max(len(picked), 1)
+    elapsed = time.monotonic() - started
+    verdict = "ok" if score >= min_score else "FAILED"
+    print(
+        f"mutation sample {verdict}: {killed}/{len(picked)} killed = {100 * score:.1f}% "
+        f"(threshold {100 * min_score:.0f}%), {elapsed:.0f} s"
+    )
+    return 0 if score >= min_score else 1
+
+
+def _line(name: str, killed: int, total: int) -> str:
+    return f"{name:<34} {killed:>4}/{total:<4} {100 * killed / max(total, 1):5.1f}%"
+
+
+def _statuses(found: list[Result]) -> list[tuple[str, int]]:
+    return sorted(Counter(r.status for r in found).items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.mutation", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("report", help="score per module of the last mutmut run")
+    rep.add_argument("--survivors", action="store_true", help="list every mutant not killed")
+    smp = sub.add_parser("sample", help="run a seeded sample of mutants; fail under a score")
+    smp.add_argument("--seed", type=int, default=19)
+    smp.add_argument("--count", type=int, default=120)
+    smp.add_argument("--min-score", type=float, default=0.85)
+    smp.add_argument("--max-children", type=int, default=2)
+    args = parser.parse_args(argv)
+    if args.command == "report":
+        return report(args.survivors)
+    return sample(args.seed, args.count, args.min_score, args.max_children)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""The runtime's parts at their boundaries (docs/mutation.md): the deadline index, both watermark
+strategies (lateness, skew, partitions, ticks, backfills) and `TicketRuntime`'s steps.
+
+Gold P1 tickets (24x7, 30 min) created at T0 are due 75% at +22:30, 90% at +27, breach at +30.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sla_helpers import created, ev
+
+from processor.domain.events import Event
+from processor.domain.machine import SlaMachine
+from processor.domain.policy import default_policy
+from processor.runtime import (
+    DeadlineIndex,
+    EventTimeWatermarks,
+    Late,
+    MemoryStore,
+    TicketRuntime,
+    TickWatermarks,
+)
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+US = timedelta(microseconds=1)
+AT_75 = T0 + timedelta(minutes=22, seconds=30)
+DEADLINE = T0 + timedelta(minutes=30)
+DAY = timedelta(days=1)
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def gold(ticket: str, at: datetime = T0) -> Event:
+    return created(ticket, iso(at), "gold", 1)
+
+
+def note(ticket: str, at: datetime) -> Event:
+    return ev("agent_responded", ticket, iso(at), public=False)
+
+
+# -- DeadlineIndex -----------------------------------------------------------------------------
+
+
+def test_the_index_pops_in_due_order_with_ties_by_ticket_id() -> None:
+    index = DeadlineIndex()
+    index.schedule(0, "b", T0)
+    index.schedule(1, "a", T0)
+    index.schedule(0, "c", T0 - US)
+    assert len(index) == 3 and index.partitions() == [0, 1]
+    order = [index.pop_next([0, 1], T0 + US) for _ in range(4)]
+    assert order == [(0, "c"), (1, "a"), (0, "b"), None]
+    assert len(index) == 0
+
+
+def test_the_index_is_exclusive_unless_told_otherwise() -> None:
+    index = DeadlineIndex()
+    index.schedule(3, "t", T0)
+    assert index.pop_next([3], T0) is None and not index.has_due([3], T0)
+    assert index.has_due([3], T0, inclusive=True) and index.has_due([3], T0 + US)
+    assert index.pop_next([2], T0 + US) is None  # only the partitions asked about
+    assert index.pop_next([3], T0, inclusive=True) == (3, "t")
+    assert index.scheduled("t") is None and index.next_at(3) is None
+
+
+def test_rescheduling_replaces_the_instant_and_none_removes_it() -> None:
+    index = DeadlineIndex()
+    index.schedule(0, "t", T0)
+    index.schedule(0, "t", T0)  # the same instant again: still one entry
+    index.schedule(0, "t", T0 + DAY)
+    assert index.scheduled("t") == T0 + DAY and index.next_at(0) == T0 + DAY
+    assert index.pop_next([0], T0 + US) is None  # the stale entry is skipped
+    index.schedule(0, "t", T0 - DAY)
+    assert index.pop_next([0], T0) == (0, "t")
+    assert index.pop_next([0], T0 + 2 * DAY) is None  # popped once, stale ones gone
+    index.schedule(0, "u", T0)
+    index.schedule(0, "u", None)
+    assert len(index) == 0 and index.next_at(0) is None and not index.has_due([0], T0 + DAY)
+    index.schedule(5, "v", T0)
+    index.clear()
+    assert len(index) == 0 and index.partitions() == [] and index.scheduled("v") is None
+
+
+# -- EventTimeWatermarks -----------------------------------------------------------------------
+
+
+def test_event_time_watermark_is_the_newest_event_less_the_lateness() -> None:
+    marks = EventTimeWatermarks(lateness=timedelta(minutes=5))
+    assert marks.watermark(0) is None
+    assert marks.observe(0, T0, T0).moved is True
+    assert marks.observe(0, T0 - DAY / 2, T0).moved is False  # older: no move
+    assert marks.observe(0, T0, T0).moved is False  # the same instant: no move
+    assert marks.watermark(0) == T0 - timedelta(minutes=5)
+    assert marks.watermark(1) is None  # another partition's events do not judge it
+    assert marks.finish() == (T0, [])
+
+
+def test_a_jump_of_exactly_max_skew_is_accepted_and_one_past_it_is_set_aside() -> None:
+    marks = EventTimeWatermarks(max_skew=DAY)
+    marks.observe(0, T0, T0)
+    assert marks.observe(0, T0 + DAY, T0).moved is True
+    assert marks.watermark(0) == T0 + DAY
+    far = T0 + 2 * DAY + US
+    seen = marks.observe(0, far, T0, token=7)
+    assert seen.moved is False and seen.set_aside == [] and marks.watermark(0) == T0 + DAY
+    # A normal event next: the lone far one is set aside (reported with its token).
+    seen = marks.observe(0, T0 + DAY + US, T0, token=8)
+    assert seen.set_aside == [Late(7, far)] and seen.moved is True
+
+
+def test_the_next_event_within_max_skew_of_the_jump_confirms_it() -> None:
+    marks = EventTimeWatermarks(max_skew=DAY)
+    marks.observe(0, T0, T0)
+    first = T0 + 3 * DAY
+    marks.observe(0, first, T0, token=1)
+    seen = marks.observe(0, first - DAY, T0, token=2)  # exactly max_skew before it: confirms
+    assert seen.moved is True and seen.set_aside == [] and marks.watermark(0) == first
+    marks.observe(0, first + 3 * DAY, T0, token=3)
+    seen = marks.observe(0, first + 5 * DAY + US, T0, token=4)  # too far from the candidate
+    assert seen.moved is False and marks.watermark(0) == first
+    assert seen.set_aside == [Late(3, first + 3 * DAY)]  # replaced by the newer lone one
+    end, set_aside = marks.finish()
+    assert end == first and set_aside == [Late(4, first + 5 * DAY + US)]
+
+
+def test_a_new_partition_is_judged_against_the_others_for_skew() -> None:
+    marks = EventTimeWatermarks(max_skew=DAY)
+    marks.observe(0, T0, T0)
+    assert marks.observe(1, T0 + DAY, T0).moved is True
+    seen = marks.observe(2, T0 + 2 * DAY + US, T0, token=9)
+    assert seen.moved is False and marks.watermark(2) is None
+    assert marks.finish() == (T0 + DAY, [Late(9, T0 + 2 * DAY + US)])
+
+
+def test_with_partitions_the_watermark_is_the_minimum_once_all_were_seen() -> None:
+    marks = EventTimeWatermarks(partitions=2, lateness=timedelta(minutes=1))
+    assert marks.shared is True
+    assert marks.observe(0, T0 + DAY / 4, T0).moved is False
+    assert marks.watermark(0) is None and marks.watermark(1) is None
+    assert marks.observe(1, T0, T0).moved is True
+    assert marks.watermark(0) == marks.watermark(7) == T0 - timedelta(minutes=1)
+    assert EventTimeWatermarks().shared is False
+
+
+# -- TickWatermarks ----------------------------------------------------------------------------
+
+
+def test_a_tick_ahead_of_the_wall_clock_is_clamped_to_it() -> None:
+    ticks = TickWatermarks()
+    assert ticks.watermark(0) is None
+    assert ticks.on_tick(0, T0 + timedelta(hours=1), T0) == T0
+    assert ticks.on_tick(0, T0 - US, T0) == T0 - US and ticks.watermark(0) == T0 - US
+
+
+def test_a_backfill_holds_the_tick_at_the_newest_event_until_it_is_quiet() -> None:
+    ticks = TickWatermarks(backfill_quiet=timedelta(seconds=2))
+    wall = T0 + DAY
+    assert ticks.observe(0, T0, wall).moved is False  # events never move a tick watermark
+    ticks.observe(0, T0 - DAY, wall)  # an older one: the newest stays T0
+    assert ticks.on_tick(0, wall, wall + timedelta(seconds=2) - US) == T0
+    assert ticks.on_tick(1, wall, wall) == wall  # another partition is not held
+    assert ticks.on_tick(0, wall, wall + timedelta(seconds=2)) == wall  # quiet for 2 s
+    ticks.forget({1})
+    assert ticks.watermark(0) is None and ticks.watermark(1) == wall
+    ticks.observe(0, T0 + US, wall)  # forgotten flow starts afresh from this event
+    assert ticks.on_tick(0, wall, wall) == T0 + US
+
+
+# -- TicketRuntime -----------------------------------------------------------------------------
+
+
+def runtime(**marks: object) -> TicketRuntime:
+    return TicketRuntime(
+        SlaMachine(default_policy()),
+        MemoryStore(),
+        EventTimeWatermarks(**marks),  # type: ignore[arg-type]
+    )
+
+
+def test_an_event_raises_other_tickets_alerts_strictly_before_its_own_time() -> None:
+    rt = runtime()
+    rt.on_event(0, gold("A"))
+    rt.commit()
+    step = rt.on_event(0, gold("B", AT_75))
+    assert step.alerts == []  # the watermark is 10:22:30, not past A's 75%
+    rt.commit()
+    step = rt.on_event(0, gold("C", AT_75 + US))
+    assert [(a.ticket_id, a.threshold, a.emitted_at) for a in step.alerts] == [
+        ("A", 0.75, AT_75 + US)
+    ]
+    rt.commit()
+    assert rt.index.scheduled("A") == T0 + timedelta(minutes=27)
+
+
+def test_advance_stops_at_its_limit_and_says_there_is_more() -> None:
+    rt = runtime()
+    for ticket in ("A", "B", "C"):
+        rt.on_event(0, gold(ticket))
+    rt.commit()
+    step = rt.advance([0], AT_75 + US, limit=2)
+    assert [a.ticket_id for a in step.alerts] == ["A", "B"] and step.more is True
+    step = rt.advance([0], AT_75 + US, limit=1)
+    assert [a.ticket_id for a in step.alerts] == ["C"] and step.more is False
+    step = rt.advance([0], DEADLINE, now=T0 + DAY, inclusive=True)
+    assert [(a.type, a.emitted_at) for a in step.alerts[-1:]] == [("sla.breached", T0 + DAY)]
+    assert len(step.alerts) == 6 and step.more is False
+
+
+def test_commit_stores_once_and_discard_forgets_the_step() -> None:
+    rt = runtime()
+    step = rt.on_event(0, gold("A"))
+    assert rt.store.load("A") is None and len(step.outcomes) == 1  # type: ignore[attr-defined]
+    rt.discard()
+    assert rt.index.scheduled("A") is None
+    rt.on_event(0, gold("A"))
+    rt.commit()
+    stored = rt.store.load("A")
+    assert stored is not None and stored.phase == "open"
+    assert rt.index.scheduled("A") == AT_75
+    rt.on_event(0, note("A", AT_75 + US))
+    rt.discard()  # the stored state's next instant stands in the index
+    assert rt.index.scheduled("A") is not None
+
+
+def test_finish_with_until_is_inclusive_and_without_is_exclusive() -> None:
+    for until, count in ((None, 0), (AT_75, 1)):
+        rt = runtime()
+        rt.on_event(0, gold("A"))
+        rt.on_event(0, note("B", AT_75))
+        rt.commit()
+        step = rt.finish(until)
+        assert [a.threshold for a in step.alerts] == [0.75][:count]
+
+
+def test_a_deleted_ticket_is_forgotten_by_the_store_and_the_index() -> None:
+    rt = runtime()
+    rt.on_event(0, gold("A"))
+    rt.on_event(0, ev("agent_responded", "A", iso(T0 + US)))
+    rt.commit()
+    horizon = T0 + US + timedelta(days=30)
+    assert rt.index.scheduled("A") == horizon
+    step = rt.advance([0], horizon + US)
+    assert [o.delete for o in step.outcomes] == [True]
+    rt.commit()
+    assert rt.store.load("A") is None and rt.index.scheduled("A") is None
+
+
+def test_rebuild_rederives_the_index_and_counts_the_entries() -> None:
+    rt = runtime()
+    rt.index.schedule(0, "old", T0)
+    assert rt.rebuild([(1, "A", AT_75), (2, "B", None)]) == 2
+    assert rt.index.scheduled("old") is None and rt.index.scheduled("A") == AT_75
+    assert rt.index.scheduled("B") is None
+
+
+def test_a_duplicate_is_an_outcome_but_no_change() -> None:
+    rt = runtime()
+    event = gold("A")
+    rt.on_event(0, event)
+    rt.commit()
+    step = rt.on_event(0, event)
+    assert [o.duplicate for o in step.outcomes] == [True] and step.alerts == []
+    assert rt.index.scheduled("A") == AT_75
