@@ -9,7 +9,7 @@ in a fresh copy of processor/, tests/ and devtools/ under `.run/mutation-sample/
 disturbs a full run: it generates the mutants (mutmut's own generator), picks `count` of them
 with a seeded random sample (the same code and seed always give the same mutants), runs only
 those, and exits 1 if fewer than `min-score` of them are killed. The mutated files and the
-runner's options are pyproject's [tool.mutmut]; the sample runs its tests minus `SLOW_TESTS`.
+runner's options are pyproject's [tool.mutmut]; the tests, devtools/mutmut_plugin.py's list.
 Run from the repository root.
 """
 
@@ -19,22 +19,16 @@ import argparse
 import json
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
 import time
-import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 MUTANTS = Path("mutants")
 SAMPLE_DIR = Path(".run/mutation-sample")
-SLOW_TESTS = frozenset({"tests/unit/test_calendar_properties.py"})
-"""Left out of the sample's tests: the brute-force calendar properties take over a minute, and
-the calendar's examples (tests/unit/test_calendar.py) still check its mutants there."""
-_SELECTION = re.compile(r"^pytest_add_cli_args_test_selection = \[.*?^\]$", re.M | re.S)
 KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
 """Statuses of a detected mutant (a timeout: the tests hung or looped on it)."""
 
@@ -136,19 +130,13 @@ def sample(seed: int, count: int, min_score: float, max_children: int) -> int:
 
 
 def _prepare_sample_dir() -> None:
-    """A fresh copy of what the sample mutates and runs, with the sample's test selection."""
+    """A fresh copy of what the sample mutates and runs."""
     shutil.rmtree(SAMPLE_DIR, ignore_errors=True)
     SAMPLE_DIR.mkdir(parents=True)
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
     for name in ("processor", "tests", "devtools"):
         shutil.copytree(name, SAMPLE_DIR / name, ignore=skip)
-    text = Path("pyproject.toml").read_text(encoding="utf-8")
-    config = tomllib.loads(text)["tool"]["mutmut"]
-    tests = [t for t in config["pytest_add_cli_args_test_selection"] if t not in SLOW_TESTS]
-    lines = "".join(f"    {json.dumps(t)},\n" for t in tests)
-    text, found = _SELECTION.subn(f"pytest_add_cli_args_test_selection = [\n{lines}]", text)
-    assert found == 1, "pyproject.toml: [tool.mutmut] pytest_add_cli_args_test_selection not found"
-    (SAMPLE_DIR / "pyproject.toml").write_text(text, encoding="utf-8")
+    shutil.copy2("pyproject.toml", SAMPLE_DIR / "pyproject.toml")
 
 
 def _in_sample_dir(command: list[str]) -> None:

@@ -24,7 +24,8 @@ MUTATION_TESTS = re.compile(
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         path = item.nodeid.split("::", 1)[0].removeprefix("mutants/")
         (kept if MUTATION_TESTS.fullmatch(path) else dropped).append(item)
@@ -33,4 +34,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
     for item in kept:
         if not hasattr(item, "_nodeid"):
-            item._nodeid = item.nodeid  # type: ignore[attr-defined]
+            setattr(item, "_nodeid", item.nodeid)  # noqa: B010 (a private name mutmut reads)
