@@ -13,6 +13,7 @@ docs/mutation.md).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -22,16 +23,16 @@ MUTATION_TESTS = re.compile(
 )
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip (without importing) every test file of tests/unit that is not in the list."""
+    name = collection_path.name
+    if collection_path.parent.name == "unit" and name.startswith("test_") and name.endswith(".py"):
+        return None if MUTATION_TESTS.fullmatch(f"tests/unit/{name}") else True
+    return None
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    kept: list[pytest.Item] = []
-    dropped: list[pytest.Item] = []
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        path = item.nodeid.split("::", 1)[0].removeprefix("mutants/")
-        (kept if MUTATION_TESTS.fullmatch(path) else dropped).append(item)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
-    for item in kept:
         if not hasattr(item, "_nodeid"):
             setattr(item, "_nodeid", item.nodeid)  # noqa: B010 (a private name mutmut reads)

@@ -13,6 +13,7 @@ from sla_helpers import created, ev
 from processor.domain.events import Event
 from processor.domain.machine import SlaMachine
 from processor.domain.policy import default_policy
+from processor.domain.state import TicketState
 from processor.runtime import (
     DeadlineIndex,
     EventTimeWatermarks,
@@ -263,3 +264,39 @@ def test_a_duplicate_is_an_outcome_but_no_change() -> None:
     step = rt.on_event(0, event)
     assert [o.duplicate for o in step.outcomes] == [True] and step.alerts == []
     assert rt.index.scheduled("A") == AT_75
+
+
+def broken(ticket: str, sent: list[tuple[str, float]]) -> TicketState:
+    """An open state the core cannot handle (no deadline), due at 75% = AT_75."""
+    return TicketState(
+        ticket_id=ticket,
+        phase="open",
+        tier="gold",
+        priority=1,
+        created_at=T0,
+        thresholds=[(0.75, AT_75)],
+        sent=sent,
+    )
+
+
+def test_a_ticket_the_core_cannot_handle_is_reported_and_the_others_go_on() -> None:
+    rt = runtime()
+    rt.on_event(0, gold("A"))
+    rt.commit()
+    rt.store.save(0, broken("BAD", []), AT_75)
+    rt.index.schedule(0, "BAD", AT_75)
+    step = rt.on_event(0, note("BAD", AT_75 + US))
+    # The move of the watermark raises A's 75% and fails on BAD; BAD's own event fails too.
+    assert [a.ticket_id for a in step.alerts] == ["A"]
+    assert [(t, type(e)) for t, e in step.failures] == [("BAD", AssertionError)] * 2
+    assert rt.index.scheduled("BAD") == AT_75  # back to what its stored state says
+    rt.commit()
+    assert rt.index.scheduled("A") == T0 + timedelta(minutes=27)
+
+
+def test_a_stored_state_whose_next_instant_cannot_be_read_is_unscheduled() -> None:
+    rt = runtime()
+    rt.store.save(0, broken("BAD", [("2026-03-02T10:30:00Z", 0.75)]), AT_75)
+    rt.index.schedule(0, "BAD", AT_75)
+    step = rt.on_event(0, note("BAD", T0))
+    assert [t for t, _ in step.failures] == ["BAD"] and rt.index.scheduled("BAD") is None
