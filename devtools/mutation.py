@@ -2,7 +2,7 @@
 the bounded, seeded sample that CI checks.
 
     python -m devtools.mutation report              # after `mutmut run`: score per module
-    python -m devtools.mutation sample --seed 19 --count 120 --min-score 0.85
+    python -m devtools.mutation sample --seed 19 --count 160 --min-score 0.85
 
 `report` reads `mutants/` (git-ignored), where `make mutate` (`mutmut run`) works. `sample` works
 in a fresh copy of processor/, tests/ and devtools/ under `.run/mutation-sample/`, so it never
@@ -89,8 +89,14 @@ def score_lines(chosen: list[Result]) -> list[str]:
     return sorted(lines[:-1]) + lines[-1:]
 
 
-def report(show_survivors: bool) -> int:
-    found = [r for r in results().values() if r.status != "not checked"]
+def pick(names: list[str], seed: int, count: int) -> list[str]:
+    """The seeded sample: the same names, seed and count always give the same mutants."""
+    return sorted(random.Random(seed).sample(sorted(names), min(count, len(names))))
+
+
+def report(show_survivors: bool, seed: int, count: int) -> int:
+    everything = results()
+    found = [r for r in everything.values() if r.status != "not checked"]
     if not found:
         print("error: no mutmut results under mutants/; run `make mutate` first", file=sys.stderr)
         return 1
@@ -100,6 +106,10 @@ def report(show_survivors: bool) -> int:
     if show_survivors:
         for r in survivors:
             print(f"  {r.status:<10} {r.name}")
+    chosen = [everything[n] for n in pick(list(everything), seed, count)]
+    if all(r.status != "not checked" for r in chosen):
+        killed = sum(r.killed for r in chosen)
+        print(f"the CI sample (seed {seed}, {count} mutants) in this run: {killed}/{len(chosen)}")
     return 0
 
 
@@ -108,7 +118,7 @@ def sample(seed: int, count: int, min_score: float, max_children: int) -> int:
     _prepare_sample_dir()
     _in_sample_dir([sys.executable, "-m", "devtools.mutation", "generate"])
     names = sorted(results(SAMPLE_DIR / MUTANTS))
-    chosen = sorted(random.Random(seed).sample(names, min(count, len(names))))
+    chosen = pick(names, seed, count)
     print(f"mutation sample: {len(chosen)} of {len(names)} mutants (seed {seed})", flush=True)
     _in_sample_dir(
         [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *chosen]
@@ -160,15 +170,17 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="score per module of the last mutmut run")
     rep.add_argument("--survivors", action="store_true", help="list every mutant not killed")
+    rep.add_argument("--seed", type=int, default=19, help="the CI sample to score as well")
+    rep.add_argument("--count", type=int, default=160)
     smp = sub.add_parser("sample", help="run a seeded sample of mutants; fail under a score")
     smp.add_argument("--seed", type=int, default=19)
-    smp.add_argument("--count", type=int, default=120)
+    smp.add_argument("--count", type=int, default=160)
     smp.add_argument("--min-score", type=float, default=0.85)
     smp.add_argument("--max-children", type=int, default=2)
     sub.add_parser("generate", help="generate the mutants in mutants/ and print their names")
     args = parser.parse_args(argv)
     if args.command == "report":
-        return report(args.survivors)
+        return report(args.survivors, args.seed, args.count)
     if args.command == "generate":
         print(f"{len(generate())} mutants")
         return 0

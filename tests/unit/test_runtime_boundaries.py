@@ -14,6 +14,7 @@ from processor.domain.events import Event
 from processor.domain.machine import SlaMachine
 from processor.domain.policy import default_policy
 from processor.domain.state import TicketState
+from processor.replay import BadLine, Replayer, replay_lines
 from processor.runtime import (
     DeadlineIndex,
     EventTimeWatermarks,
@@ -165,8 +166,11 @@ def test_a_backfill_holds_the_tick_at_the_newest_event_until_it_is_quiet() -> No
     assert ticks.on_tick(0, wall, wall + timedelta(seconds=2)) == wall  # quiet for 2 s
     ticks.forget({1})
     assert ticks.watermark(0) is None and ticks.watermark(1) == wall
-    ticks.observe(0, T0 + US, wall)  # forgotten flow starts afresh from this event
-    assert ticks.on_tick(0, wall, wall) == T0 + US
+    ticks.observe(0, T0 - DAY, wall)  # a forgotten flow starts afresh from this event
+    assert ticks.on_tick(0, wall, wall) == T0 - DAY
+    ticks.on_tick(2, wall, wall)  # ticks, but no event read on partition 2
+    ticks.forget(set())
+    assert [ticks.watermark(p) for p in (0, 1, 2)] == [None, None, None]
 
 
 # -- TicketRuntime -----------------------------------------------------------------------------
@@ -300,3 +304,53 @@ def test_a_stored_state_whose_next_instant_cannot_be_read_is_unscheduled() -> No
     rt.index.schedule(0, "BAD", AT_75)
     step = rt.on_event(0, note("BAD", T0))
     assert [t for t, _ in step.failures] == ["BAD"] and rt.index.scheduled("BAD") is None
+
+
+class CopyStore(MemoryStore):
+    """Rows, not live objects, as the worker's ticket table keeps them: a load is a copy."""
+
+    def load(self, ticket_id: str) -> TicketState | None:
+        state = self.states.get(ticket_id)
+        return None if state is None else TicketState.from_dict(state.to_dict())
+
+    def save(self, partition: int, state: TicketState, next_due: datetime | None) -> None:
+        self.states[state.ticket_id] = TicketState.from_dict(state.to_dict())
+
+
+def test_discard_puts_the_index_back_on_the_stored_state_of_its_partition() -> None:
+    rt = TicketRuntime(SlaMachine(default_policy()), CopyStore(), EventTimeWatermarks())
+    rt.on_event(3, gold("A"))
+    rt.commit()
+    step = rt.on_event(3, note("A", AT_75 + US))
+    assert [a.threshold for a in step.alerts] == [0.75]
+    rt.discard()  # not published: A is due at 75% again, on its partition
+    assert rt.index.scheduled("A") == AT_75
+    assert [a.threshold for a in rt.advance([3], AT_75 + US).alerts] == [0.75]
+    rt.on_event(3, gold("B"))
+    rt.discard()
+    rt.commit()  # nothing of the discarded step is stored
+    assert rt.store.load("B") is None and rt.index.scheduled("B") is None
+
+
+class Poison(str):
+    """An event id that breaks every comparison, as a corrupt stored row might."""
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("x" * 400)
+
+    __hash__ = str.__hash__
+
+
+def test_replay_reports_an_internal_error_in_one_line_cut_at_300_characters() -> None:
+    bad: list[BadLine] = []
+    replayer = Replayer(default_policy(), on_bad=bad.append)
+    replayer.store.save(0, TicketState(ticket_id="BAD", seen=[Poison("p")]), None)
+    lines = [
+        created("BAD", iso(T0), "gold", 1).model_dump_json().encode(),
+        gold("OK").model_dump_json().encode(),
+    ]
+    alerts = list(replay_lines(lines, replayer))
+    assert [a.ticket_id for a in alerts] == []  # OK raises nothing before its 75%
+    described = ("ValueError: " + "x" * 400)[:300] + "..."
+    assert bad == [BadLine(1, "internal_error", f"ticket 'BAD': {described}")]
+    assert replayer.stats.internal_errors == 1 and replayer.stats.events == 2
