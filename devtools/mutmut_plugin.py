@@ -19,7 +19,8 @@ import pytest
 
 MUTATION_TESTS = re.compile(
     r"tests/unit/test_(alert_id_fast|calendar|core_[a-z_]+|customer_replied|events|machine_[a-z_]+"
-    r"|policy|replay_cli|replay_watermark|runtime_[a-z_]+|service|service_[a-z_]+|tombstones)\.py"
+    r"|metrics_[a-z_]+|policy|replay_cli|replay_watermark|runtime_[a-z_]+|service|service_[a-z_]+"
+    r"|tombstones)\.py"
 )
 
 

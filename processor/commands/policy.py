@@ -9,6 +9,7 @@ import click
 from processor.commands.options import policy_path
 from processor.domain.constants import PRIORITIES, TIERS
 from processor.domain.durations import format_duration
+from processor.domain.holidays import HOLIDAYS_VERSION
 from processor.domain.policy import (
     BeforeDeadline,
     CalendarSpec,
@@ -17,6 +18,7 @@ from processor.domain.policy import (
     Tier,
     load_policy,
 )
+from processor.domain.policy_specs import CountryHolidays
 
 __all__ = ["describe_policy", "policy"]
 
@@ -97,7 +99,12 @@ def _calendar(spec: CalendarSpec) -> str:
     if spec.type == "always":
         return "24x7"
     windows = ", ".join(f"{w.start} -> {w.end}" for w in spec.windows)
-    holidays = ", ".join(day.isoformat() for day in spec.holidays) or "none"
+    holidays = ", ".join(day.isoformat() for day in spec.dates) or "none"
+    if isinstance(spec.holidays, CountryHolidays):
+        where = spec.holidays.country + (
+            f"-{spec.holidays.subdivision}" if spec.holidays.subdivision else ""
+        )
+        holidays = f"public holidays of {where} (holidays {HOLIDAYS_VERSION}); dates: {holidays}"
     return f"weekly, ticket's local time: {windows}; holidays: {holidays}"
 
 

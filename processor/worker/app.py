@@ -24,7 +24,9 @@ from processor.settings import Settings
 from processor.worker.faust_compat import check_app, is_paused, positions
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
+from processor.worker.routing import Interop
 from processor.worker.service import TICK_HEADER, Record, SlaService
+from processor.worker.sightings import PartitionWatch, is_sighting
 from processor.worker.watchdog import StallWatch
 from processor.worker.web import register_pages
 
@@ -72,16 +74,19 @@ def create_app(
     table = app.Table("tickets", partitions=settings.partitions, key_type=bytes, value_type=bytes)
     registry = registry or CollectorRegistry()
     census = TicketCensus()
-    targets: dict[tuple[str, int], float] = {
-        (tier, prio): policy.target(tier, prio).total_seconds()
+    targets: dict[tuple[str, int] | tuple[str, int, str], float] = {
+        (tier, prio, metric): policy.target(tier, prio, metric).total_seconds()
+        for metric in policy.metric_names
         for tier in TIERS
         for prio in PRIORITIES
     }
-    metrics = Metrics(registry, census, lambda: _consumer_lag(app, settings.events_topic), targets)
+    lag = lambda: _consumer_lag(app, settings.events_topic)  # noqa: E731
+    metrics = Metrics(registry, census, lag, targets, policy.metric_names)
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))
+    interop = Interop(app, settings, events, table, registry)
     service = SlaService(
         policy,
-        _StrKeys(table),
+        interop.watched(_StrKeys(table)),
         KafkaPublisher(alerts, dlq),
         metrics,
         census,
@@ -90,19 +95,24 @@ def create_app(
         machine=machine,
     )
     sla = SlaApp(app, service, settings)
-    _wire(sla, events, table)
+    _wire(sla, events, table, interop.watch)
     _watch_stalls(sla)
-    register_pages(sla, table, registry)
+    register_pages(sla, table, registry, interop.lookup)
     return sla
 
 
-def _wire(sla: SlaApp, events: Any, table: Any) -> None:
+def _wire(sla: SlaApp, events: Any, table: Any, watch: PartitionWatch) -> None:
     app, service, settings = sla.faust, sla.service, sla.settings
 
     @app.agent(events, name="sla-events")
     async def process(stream: Any) -> None:
         async for event in stream.events():
-            await service.on_record(_record(event.message))
+            record = _record(event.message)
+            if is_sighting(record):  # the worker's own note of where a ticket's events are
+                await watch.on_sighting(record)
+                continue
+            await service.on_record(record)
+            await watch.on_input(record)
 
     @table.on_recover
     async def rebuild() -> None:

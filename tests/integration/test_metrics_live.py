@@ -98,6 +98,7 @@ def scenario(now: datetime) -> list[dict[str, Any]]:
 
 EXPECTED_ALERTS = 14  # A 3, B 3, C 3, D 4, J 1
 
+FIRST_RESPONSE_LABELLED = ("sla_alerts_total", "sla_responses_total", "sla_first_response_")
 GAUGES = ("sla_open_tickets", "sla_at_risk_tickets", "sla_breached_open_tickets")
 
 
@@ -106,6 +107,8 @@ def expected_counters() -> Samples:
     want: Samples = {}
 
     def put(name: str, value: float, **labels: str) -> None:
+        if name.startswith(FIRST_RESPONSE_LABELLED):  # the series of the first_response metric
+            labels["metric"] = "first_response"
         want[(name, _key(labels))] = value
 
     for kind, n in [
@@ -150,7 +153,7 @@ def expected_gauges() -> Samples:
         ("sla_at_risk_tickets", "silver", "1", 1),  # J
         ("sla_breached_open_tickets", "gold", "1", 2),  # A B
     ]:
-        want[(name, _key({"tier": tier, "priority": prio}))] = n
+        want[(name, _key({"tier": tier, "priority": prio, "metric": "first_response"}))] = n
     return want
 
 
