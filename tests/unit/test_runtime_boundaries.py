@@ -6,6 +6,7 @@ Gold P1 tickets (24x7, 30 min) created at T0 are due 75% at +22:30, 90% at +27, 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from sla_helpers import created, ev
@@ -14,7 +15,7 @@ from processor.domain.events import Event
 from processor.domain.machine import SlaMachine
 from processor.domain.policy import default_policy
 from processor.domain.state import TicketState
-from processor.replay import BadLine, Replayer, replay_lines
+from processor.replay import MAX_PARTITION, BadLine, Replayer, replay_lines
 from processor.runtime import (
     DeadlineIndex,
     EventTimeWatermarks,
@@ -354,3 +355,34 @@ def test_replay_reports_an_internal_error_in_one_line_cut_at_300_characters() ->
     described = ("ValueError: " + "x" * 400)[:300] + "..."
     assert bad == [BadLine(1, "internal_error", f"ticket 'BAD': {described}")]
     assert replayer.stats.internal_errors == 1 and replayer.stats.events == 2
+
+
+def test_advance_is_exclusive_by_default() -> None:
+    rt = runtime()
+    rt.on_event(0, gold("A"))
+    rt.commit()
+    assert rt.advance([0], AT_75).alerts == []
+    assert [a.threshold for a in rt.advance([0], AT_75, inclusive=True).alerts] == [0.75]
+
+
+def test_replay_lines_counts_lines_and_bad_ones_past_blank_lines() -> None:
+    mine: list[BadLine] = []
+    other: list[BadLine] = []
+    replayer = Replayer(default_policy(), on_bad=mine.append)
+    body = json.loads(gold("A").model_dump_json())
+    top = json.dumps({**body, "event_id": "a-2", "partition": MAX_PARTITION - 1}).encode()
+    lines = [
+        b"not json",
+        b"   ",
+        json.dumps({**body, "partition": MAX_PARTITION}).encode(),
+        top,
+        b"",
+    ]
+    list(replay_lines(lines, replayer, on_bad=other.append))  # the replayer's own sink wins
+    assert other == [] and [(b.line, b.reason) for b in mine] == [
+        (1, "not_json"),
+        (3, "invalid_field"),
+    ]
+    assert mine[1].message == "partition: must be a whole number >= 0"
+    stats = replayer.stats
+    assert (stats.lines, stats.invalid, stats.events) == (5, 2, 1)
