@@ -243,3 +243,23 @@ def test_a_fraction_threshold_too_close_to_the_breach_has_the_exact_hint() -> No
 def test_parse_policy_refuses_text_over_the_limit() -> None:
     with pytest.raises(PolicyError, match="larger than 64 KiB"):
         parse_policy("#" * (MAX_POLICY_BYTES + 1))
+
+
+def test_two_fractions_with_one_alert_id_are_one_problem() -> None:
+    with pytest.raises(PolicyError) as caught:
+        policy_with(thresholds=[0.75, 0.75001])
+    assert caught.value.problems == [
+        "thresholds: fractions 0.75 and 0.75001 both read 0.7500 in alert ids (4 decimals); "
+        "keep one"
+    ]
+
+
+def test_every_before_threshold_that_reads_as_the_breach_is_named() -> None:
+    # For a 24h target, 1 s and 2 s before the deadline both round to 1.0000 (the breach).
+    with pytest.raises(PolicyError) as caught:
+        policy_with(thresholds=[0.75, {"before": "1s"}, {"before": "2s"}])
+    named = [p for p in caught.value.problems if "would read 1.0000" in p]
+    assert [p.split(" is due")[0] for p in named] == [
+        "thresholds: {before: 1s}",
+        "thresholds: {before: 2s}",
+    ]
