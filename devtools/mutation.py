@@ -5,10 +5,10 @@ the bounded, seeded sample that CI checks.
     python -m devtools.mutation sample --seed 19 --count 160 --min-score 0.85
 
 `report` reads `mutants/` (git-ignored), where `make mutate` (`mutmut run`) works. `sample` works
-in a fresh copy of processor/, tests/ and devtools/ under `.run/mutation-sample/`, so it never
-disturbs a full run: it generates the mutants (mutmut's own generator), picks `count` of them
-with a seeded random sample (the same code and seed always give the same mutants), runs only
-those, and exits 1 if fewer than `min-score` of them are killed. The mutated files and the
+in a fresh copy of processor/, tests/, devtools/ and examples/ under `.run/mutation-sample/`, so
+it never disturbs a full run: it generates the mutants (mutmut's own generator), picks `count`
+of them with a seeded random sample (the same code and seed always give the same mutants), runs
+only those, and exits 1 if fewer than `min-score` of them are killed. The mutated files and the
 runner's options are pyproject's [tool.mutmut]; the tests, devtools/mutmut_plugin.py's list.
 Run from the repository root.
 """
@@ -144,7 +144,7 @@ def _prepare_sample_dir() -> None:
     shutil.rmtree(SAMPLE_DIR, ignore_errors=True)
     SAMPLE_DIR.mkdir(parents=True)
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
-    for name in ("processor", "tests", "devtools"):
+    for name in ("processor", "tests", "devtools", "examples"):
         shutil.copytree(name, SAMPLE_DIR / name, ignore=skip)
     shutil.copy2("pyproject.toml", SAMPLE_DIR / "pyproject.toml")
 
