@@ -63,6 +63,9 @@ def test_a_response_exactly_at_the_deadline_is_met() -> None:
     assert [(s.met, s.reason, s.at, s.business_seconds) for s in out.stops] == [
         (True, "response", DEADLINE, 1800.0)
     ]
+    assert [(s.metric, s.ticket_id, s.tier, s.priority) for s in out.stops] == [
+        ("first_response", "X", "gold", 1)
+    ]
     # Both near-breaches were due before 10:30; the breach at 10:30 is not (not yet past it).
     assert kinds(out) == [
         ("sla.near_breach", 0.75),
