@@ -7,7 +7,7 @@ Gold P1 tickets (24x7, 30 min) created at T0 are due 75% at +22:30, 90% at +27, 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from sla_helpers import created, ev
 
@@ -386,3 +386,40 @@ def test_replay_lines_counts_lines_and_bad_ones_past_blank_lines() -> None:
     assert mine[1].message == "partition: must be a whole number >= 0"
     stats = replayer.stats
     assert (stats.lines, stats.invalid, stats.events) == (5, 2, 1)
+
+
+def test_replay_counts_duplicates_late_lines_outliers_and_alerts() -> None:
+    bad: list[BadLine] = []
+    until = datetime(2026, 3, 2, 12, 11, tzinfo=timezone(timedelta(hours=2)))  # 10:11Z
+    skew = timedelta(minutes=10)
+    replayer = Replayer(default_policy(), until, max_skew=skew, on_bad=bad.append)
+    assert replayer.until == T0 + timedelta(minutes=11) and replayer.until.tzinfo is UTC
+    first = gold("A").model_dump_json().encode()
+    far = T0 + skew + US
+    lines = [
+        first,
+        first,  # a duplicate
+        gold("Z", T0 - timedelta(minutes=25)).model_dump_json().encode(),  # due 09:57:30 .. 10:05
+        note("B", far).model_dump_json().encode(),  # more than max_skew ahead: set aside
+        note("C", T0 + timedelta(minutes=1)).model_dump_json().encode(),
+        note("D", replayer.until).model_dump_json().encode(),  # exactly at --until: applied
+        note("E", replayer.until + US).model_dump_json().encode(),  # after --until
+    ]
+    alerts = list(replay_lines(lines, replayer))
+    assert [(a.ticket_id, a.type, a.threshold) for a in alerts] == [
+        ("Z", "sla.near_breach", 0.75),
+        ("Z", "sla.near_breach", 0.9),
+        ("Z", "sla.breached", 1.0),
+    ]
+    stats = replayer.stats
+    assert (stats.events, stats.duplicates, stats.after_until, stats.outliers) == (6, 1, 1, 1)
+    assert stats.alerts == {"sla.near_breach": 2, "sla.breached": 1}
+    assert stats.internal_errors == 0
+    assert bad == [
+        BadLine(
+            4,
+            "outlier",
+            f"occurred_at {iso(far)} is more than 0:10:00 ahead of the rest and no later "
+            "event confirms it; applied to its own ticket, the watermark ignores it",
+        )
+    ]
