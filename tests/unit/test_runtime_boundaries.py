@@ -423,3 +423,16 @@ def test_replay_counts_duplicates_late_lines_outliers_and_alerts() -> None:
             "event confirms it; applied to its own ticket, the watermark ignores it",
         )
     ]
+
+
+def test_the_index_looks_past_an_empty_partition_and_keeps_the_first_of_equal_heads() -> None:
+    index = DeadlineIndex()
+    index.schedule(1, "a", T0)
+    assert index.pop_next([0, 1], T0 + US) == (1, "a")  # partition 0 has nothing
+    # A ticket rescheduled onto another partition at its old instant: both heads read (T0, t);
+    # the first partition asked wins, and the entry is popped once.
+    index.schedule(0, "t", T0)
+    index.schedule(0, "t", T0 + DAY)
+    index.schedule(1, "t", T0)
+    assert index.pop_next([0, 1], T0 + US) == (0, "t")
+    assert index.pop_next([0, 1], T0 + 2 * DAY) is None
