@@ -28,6 +28,7 @@ from processor.worker.publisher import KafkaPublisher
 from processor.worker.routing import Interop
 from processor.worker.service import TICK_HEADER, Record, SlaService
 from processor.worker.sightings import PartitionWatch, is_sighting
+from processor.worker.table_store import StrKeyTable
 from processor.worker.watchdog import StallWatch
 from processor.worker.web import register_pages
 
@@ -94,7 +95,7 @@ def create_app(
     interop = Interop(app, settings, events, table, registry)
     service = SlaService(
         policy,
-        interop.watched(_StrKeys(table)),
+        interop.watched(StrKeyTable(table)),
         KafkaPublisher(alerts, dlq),
         metrics,
         census,
@@ -206,28 +207,6 @@ def _record(message: Any) -> Record:
         message.value,
         [(str(k), bytes(v or b"")) for k, v in headers],
     )
-
-
-class _StrKeys:
-    """The ticket table seen as `str -> bytes` (the raw key serializer stores UTF-8 bytes)."""
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def get(self, key: str, default: bytes | None = None) -> bytes | None:
-        value = self._table.get(key.encode())
-        return default if value is None else bytes(value)
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        self._table[key.encode()] = value
-
-    def pop(self, key: str, default: bytes | None = None) -> bytes | None:
-        key_b = key.encode()
-        if key_b in self._table:
-            value = self._table[key_b]
-            del self._table[key_b]
-            return bytes(value)
-        return default
 
 
 def _faust_config(settings: Settings) -> dict[str, Any]:

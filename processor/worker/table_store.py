@@ -9,14 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from processor.domain.lifecycle import current_sent
 from processor.domain.state import TicketState
 from processor.worker.metrics import TicketCensus
 from processor.worker.rows import decode_head, decode_state, encode_row
 
-__all__ = ["TableStore", "TicketTable", "klass_of"]
+__all__ = ["StrKeyTable", "TableStore", "TicketTable", "klass_of"]
 
 
 class TicketTable(Protocol):
@@ -27,6 +27,28 @@ class TicketTable(Protocol):
     def __setitem__(self, key: str, value: bytes, /) -> None: ...
 
     def pop(self, key: str, default: bytes | None = None, /) -> bytes | None: ...
+
+
+class StrKeyTable:
+    """A bytes-keyed faust table (the raw key serializer stores UTF-8) seen as `str -> bytes`."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, key: str, default: bytes | None = None) -> bytes | None:
+        value = self._table.get(key.encode())
+        return default if value is None else bytes(value)
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self._table[key.encode()] = value
+
+    def pop(self, key: str, default: bytes | None = None) -> bytes | None:
+        key_b = key.encode()
+        if key_b not in self._table:
+            return default
+        value = bytes(self._table[key_b])
+        del self._table[key_b]
+        return value
 
 
 def klass_of(state: TicketState) -> str | None:
