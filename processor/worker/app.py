@@ -27,6 +27,7 @@ from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
 from processor.worker.routing import Interop
 from processor.worker.service import TICK_HEADER, Record, SlaService
+from processor.worker.settled_flush import install_settled_flush
 from processor.worker.sightings import PartitionWatch, is_sighting
 from processor.worker.table_store import StrKeyTable
 from processor.worker.watchdog import StallWatch
@@ -63,6 +64,7 @@ def create_app(
         log.warning("policy %s: %s", policy.version, warning)
     app = faust.App(settings.app_id, **_faust_config(settings))
     check_app(app)
+    install_settled_flush(app)  # no offset commit or hand-over before the changelog is acked
     events = app.topic(
         settings.events_topic,
         key_serializer="raw",
