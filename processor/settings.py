@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     )
 
     store: str = Field("rocksdb://", description="Table store: rocksdb:// or memory://.")
+    standby_replicas: int = Field(
+        1,
+        ge=0,
+        le=8,
+        description="Other workers that keep a copy of each partition's tickets (read from the "
+        "changelog as it is written), so that one taking over a failed worker's partitions "
+        "replays only the tail instead of the whole changelog.",
+    )
     data_dir: Path = Field(Path(".run/worker"), description="Local table state.")
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)

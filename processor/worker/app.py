@@ -22,7 +22,7 @@ from processor.domain.policy import Policy, load_policy
 from processor.kafka.client import faust_credentials
 from processor.settings import Settings
 from processor.topicspec import TABLE_NAME
-from processor.worker.faust_compat import check_app, is_paused, positions
+from processor.worker.faust_compat import check_app, guard_standby_recovery, is_paused, positions
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
 from processor.worker.routing import Interop
@@ -63,6 +63,7 @@ def create_app(
         log.warning("policy %s: %s", policy.version, warning)
     app = faust.App(settings.app_id, **_faust_config(settings))
     check_app(app)
+    guard_standby_recovery(app)
     events = app.topic(
         settings.events_topic,
         key_serializer="raw",
@@ -229,10 +230,8 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "autodiscover": False,
         "web_enabled": True,
         "table_cleanup_interval": 3600.0,
-        # Promoting a standby replica skipped changelog records in our failover test (the
-        # standby's stored offset ran ahead of its data); recovering from the changelog is
-        # slower on failover but exact.
-        "table_standby_replicas": 0,
+        # Safe with `guard_standby_recovery` (see faust_compat), applied in create_app.
+        "table_standby_replicas": settings.standby_replicas,
     }
     credentials = faust_credentials(settings)
     if credentials is not None:

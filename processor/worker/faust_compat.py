@@ -1,4 +1,4 @@
-"""The one place that reads faust's private consumer state, with a start-up check.
+"""The one place that reads faust's private state, with a start-up check, and one fix to faust.
 
 faust-streaming has no public API for "the next offset a stream will read" or "is this partition
 paused", which the consumer-lag metric and the stall watchdog need. Its `Consumer` keeps both in
@@ -6,6 +6,9 @@ private attributes; this module alone touches them, through typed accessors. `ch
 runs when the app is created, so a faust upgrade that drops one of them stops the worker at
 start-up with one line naming the attribute, instead of a traceback in a timer later on.
 pyproject.toml pins faust-streaming to the minor version these attributes were checked against.
+
+`guard_standby_recovery` fixes a faust defect that made standby replicas skip changelog records
+(see its docstring); `standby_remaining` reads how far the standby copies lag.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ __all__ = [
     "Position",
     "check_app",
     "check_consumer_class",
+    "guard_standby_recovery",
     "is_paused",
     "positions",
+    "standby_remaining",
 ]
 
 # name -> what it holds, on faust.transport.consumer.Consumer (faust-streaming 0.15)
@@ -115,3 +120,44 @@ def positions(consumer: Any, topic: str) -> list[Position]:
             continue
         out.append(Position(tp, next_offset(consumer, tp), int(high)))
     return out
+
+
+def guard_standby_recovery(app: faust.App) -> None:
+    """Stop faust dropping standby changelog records when a recovery completes.
+
+    faust's `Recovery` resumes the standby changelog partitions (after seeking them to the
+    offsets the local copy has), then awaits `on_recovery_completed`, which runs the
+    `on_recover` callbacks, seeks the input partitions and calls `app.flow_control.resume()`.
+    That resume clears every queue flow control manages, the changelog queue included, so
+    whatever standby records had been fetched meanwhile (thousands: a fetch holds megabytes)
+    are thrown away while the consumer's position stays past them, and nothing seeks back.
+    The standby then applies the records after the gap and stores their offset, so a worker
+    promoted from it starts past the gap and lacks those tickets for good.
+
+    The fix takes the changelog queue out of flow control for the duration of
+    `on_recovery_completed` only. Elsewhere the clears stay: those at a revocation are followed
+    by a seek of every standby partition to what the local copy holds, so nothing is lost.
+    Not clearing is safe: the queue keeps each partition's records in order, right after the
+    last one processed (records already applied are skipped by offset).
+    """
+    tables: Any = app.tables
+    recovery = tables.recovery
+    original = recovery.on_recovery_completed
+    managed = _private(app.flow_control, "_queues")
+
+    async def on_recovery_completed(generation_id: int = 0) -> None:
+        queue = tables.changelog_queue
+        managed.discard(queue)
+        try:
+            await original(generation_id)
+        finally:
+            managed.add(queue)
+
+    recovery.on_recovery_completed = on_recovery_completed
+
+
+def standby_remaining(app: faust.App) -> int:
+    """Changelog records the standby copies still have to read, up to the end offsets seen at
+    the last rebalance (0 without standby partitions)."""
+    tables: Any = app.tables
+    return int(tables.recovery.standby_remaining_total())

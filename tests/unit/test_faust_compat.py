@@ -21,6 +21,7 @@ from processor.worker.faust_compat import (
     FaustCompatError,
     check_app,
     check_consumer_class,
+    guard_standby_recovery,
     is_paused,
     next_offset,
     positions,
@@ -109,3 +110,25 @@ def test_only_faust_compat_touches_the_private_attributes() -> None:
         if pattern.search(path.read_text("utf-8"))
     ]
     assert users == []  # faust_compat.py names them as strings, never as attributes
+
+
+async def test_a_completing_recovery_keeps_the_standby_records_already_fetched() -> None:
+    """faust's `on_recovery_completed` resumes flow control, which clears the changelog queue
+    (standby records fetched past, never re-read); the guard keeps them for that call only."""
+    app = faust.App("guard-check", broker="kafka://127.0.0.1:9092", store="memory://")
+    recovery = app.tables.recovery
+    calls: list[int] = []
+
+    async def completes(generation_id: int = 0) -> None:  # what faust's does at its end
+        calls.append(generation_id)
+        app.flow_control.resume()
+
+    recovery.on_recovery_completed = completes
+    guard_standby_recovery(app)
+    queue = app.tables.changelog_queue
+    queue.put_nowait("standby record")
+    await recovery.on_recovery_completed(7)
+    assert calls == [7]
+    assert queue.qsize() == 1
+    app.flow_control.resume()  # any other resume (after a revocation's seek) still clears it
+    assert queue.qsize() == 0
