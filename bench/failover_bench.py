@@ -36,7 +36,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # devtools/
 from common import bootstrap, emit, machine
 from scale_bench import AlertReader, rss_empty, ts
 
-from devtools import Topics, WorkerProcess, create_topics, delete_topics, load
+from devtools import REPO, Topics, WorkerProcess, create_topics, delete_topics, load
 from devtools.changelog import created, fill_changelog, partition_of
 
 
@@ -79,13 +79,18 @@ def probe_key(tag: str, partitions: int, mine: set[int]) -> str:
 
 
 def one_mode(
-    server: str, work: Path, mode: str, n: int, partitions: int, empty: int
+    server: str, work: Path, mode: str, n: int, partitions: int, empty: int, code: Path
 ) -> dict[str, Any]:
+    """`mode` standby or cold; `before`: cold, with the workers of the checkout `code`."""
     topics = Topics.unique(f"fo-{mode}", partitions)
     asyncio.run(create_topics(server, topics))
-    env = {"SLA_STANDBY_REPLICAS": "1" if mode == "standby" else "0"}
-    one = WorkerProcess(server, topics, work / f"{mode}-1", extra_env=env, http_timeout=10)
-    two = WorkerProcess(server, topics, work / f"{mode}-2", extra_env=env, http_timeout=10)
+    env = {"SLA_STANDBY_REPLICAS": "1" if mode == "standby" else "0"} if mode != "before" else {}
+    cwd = code if mode == "before" else REPO
+
+    def worker(name: str) -> WorkerProcess:
+        return WorkerProcess(server, topics, work / name, extra_env=env, http_timeout=10, cwd=cwd)
+
+    one, two = worker(f"{mode}-1"), worker(f"{mode}-2")
     try:
         t = time.perf_counter()
         asyncio.run(fill_changelog(server, topics, n, datetime.now(UTC) - timedelta(hours=1)))
@@ -99,7 +104,7 @@ def one_mode(
         wait(
             lambda: (
                 (h := health(two))["http"] == 200
-                and h["standby_remaining"] == 0
+                and h.get("standby_remaining", 0) == 0
                 and health(one)["http"] == 200
                 and len(owned(one)) < partitions
             ),
@@ -165,7 +170,15 @@ async def kill_and_take_over(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, default=1_000_000)
-    parser.add_argument("--modes", default="standby,cold", help="comma-separated: standby, cold")
+    parser.add_argument(
+        "--modes", default="standby,cold", help="comma-separated: standby, cold, before"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="mode `before`: a checkout of the code before (e.g. `git archive`), whose workers "
+        "run cold, without standby replicas",
+    )
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--quick", action="store_true", help="20,000 tickets")
     args = parser.parse_args()
@@ -178,7 +191,10 @@ def main() -> None:
         work = Path(tmp)
         empty = rss_empty(server, work)
         for mode in args.modes.split(","):
-            result = one_mode(server, work, mode.strip(), args.tickets, args.partitions, empty)
+            code = args.before or REPO
+            result = one_mode(
+                server, work, mode.strip(), args.tickets, args.partitions, empty, code
+            )
             results.append(result)
             emit({"bench": "failover", **result})
     summary: dict[str, Any] = {"summary": "failover", "tickets": args.tickets}

@@ -22,7 +22,14 @@ from processor.domain.policy import Policy, load_policy
 from processor.kafka.client import faust_credentials
 from processor.settings import Settings
 from processor.topicspec import TABLE_NAME
-from processor.worker.faust_compat import check_app, guard_standby_recovery, is_paused, positions
+from processor.worker.faust_compat import (
+    BoundedRocksDBOptions,
+    bound_rocksdb,
+    check_app,
+    guard_standby_recovery,
+    is_paused,
+    positions,
+)
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
 from processor.worker.routing import Interop
@@ -94,6 +101,7 @@ def create_app(
     metrics = Metrics(registry, census, lag, targets, policy.metric_names)
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))
     interop = Interop(app, settings, events, table, registry)
+    _bound_rocksdb(app, settings)
     service = SlaService(
         policy,
         interop.watched(StrKeyTable(table)),
@@ -208,6 +216,18 @@ def _record(message: Any) -> Record:
         message.value,
         [(str(k), bytes(v or b"")) for k, v in headers],
     )
+
+
+def _bound_rocksdb(app: faust.App, settings: Settings) -> None:
+    """One block cache and one memtable budget for all of the worker's table databases."""
+    mb = 1024 * 1024
+    options = BoundedRocksDBOptions(
+        write_buffer_bytes=settings.rocksdb_write_buffer_mb * mb,
+        memtable_bytes=settings.rocksdb_memtables_mb * mb,
+        cache_bytes=settings.rocksdb_block_cache_mb * mb,
+    )
+    for table in app.tables.values():
+        bound_rocksdb(table, options)
 
 
 def _faust_config(settings: Settings) -> dict[str, Any]:

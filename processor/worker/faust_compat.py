@@ -18,12 +18,16 @@ from importlib.metadata import version
 from typing import Any, NamedTuple
 
 import faust
+import faust.stores.rocksdb
 import faust.transport
+import rocksdict
 
 __all__ = [
     "PRIVATE_ATTRIBUTES",
+    "BoundedRocksDBOptions",
     "FaustCompatError",
     "Position",
+    "bound_rocksdb",
     "check_app",
     "check_consumer_class",
     "guard_standby_recovery",
@@ -161,3 +165,50 @@ def standby_remaining(app: faust.App) -> int:
     the last rebalance (0 without standby partitions)."""
     tables: Any = app.tables
     return int(tables.recovery.standby_remaining_total())
+
+
+class BoundedRocksDBOptions(faust.stores.rocksdb.RocksDBOptions):
+    """faust's RocksDB options with the memory of all of a worker's databases bounded together.
+
+    faust opens one database per table partition (standby copies included), each with its own
+    2 GB block cache and 3 x 64 MB write buffers. Here all of them share one block cache and
+    one write-buffer manager (the memtables of every database together, flushed early when
+    over), and each database's write buffer is `write_buffer_bytes`.
+    """
+
+    def __init__(self, *, write_buffer_bytes: int, memtable_bytes: int, cache_bytes: int) -> None:
+        super().__init__(write_buffer_size=write_buffer_bytes, max_write_buffer_number=2)
+        self.block_cache_size = cache_bytes
+        self.shared_cache = rocksdict.Cache(cache_bytes)
+        self.write_buffers = rocksdict.WriteBufferManager(memtable_bytes, False)
+
+    def as_options(self) -> Any:
+        """faust's options for rocksdict, with the shared cache and write-buffer manager."""
+        options = rocksdict.Options(raw_mode=True)
+        options.create_if_missing(True)
+        if self.max_open_files is not None:
+            options.set_max_open_files(self.max_open_files)
+        options.set_write_buffer_size(self.write_buffer_size)
+        options.set_max_write_buffer_number(self.max_write_buffer_number)
+        options.set_target_file_size_base(self.target_file_size_base)
+        options.set_write_buffer_manager(self.write_buffers)
+        table = rocksdict.BlockBasedOptions()
+        table.set_bloom_filter(self.bloom_filter_size, block_based=True)
+        table.set_block_cache(self.shared_cache)
+        table.set_index_type(rocksdict.BlockBasedIndexType.binary_search())
+        options.set_block_based_table_factory(table)
+        return options
+
+
+def bound_rocksdb(table: Any, options: BoundedRocksDBOptions) -> None:
+    """Open `table`'s RocksDB databases with `options` (faust builds its store lazily, on the
+    worker's loop; the store's `rocksdb_options` is what it opens each partition with)."""
+    original = _private(table, "_new_store")
+
+    def new_store() -> Any:
+        store = original()
+        if isinstance(store, faust.stores.rocksdb.Store):
+            store.rocksdb_options = options
+        return store
+
+    table._new_store = new_store
