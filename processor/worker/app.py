@@ -23,8 +23,11 @@ from processor.kafka.client import faust_credentials
 from processor.settings import Settings
 from processor.topicspec import TABLE_NAME
 from processor.worker.faust_compat import (
+    BoundedRocksDBOptions,
+    bound_rocksdb,
     check_app,
     fetch_state,
+    guard_standby_recovery,
     install_fair_consumer,
     is_paused,
     positions,
@@ -75,6 +78,7 @@ def create_app(
         log.warning("policy %s: %s", policy.version, warning)
     app = faust.App(settings.app_id, **_faust_config(settings))
     check_app(app)
+    guard_standby_recovery(app)
     install_settled_flush(app)  # no offset commit or hand-over before the changelog is acked
     install_fair_consumer(app)  # fetched partitions are delivered in turn, POLL_RECORDS each
     events = app.topic(
@@ -107,6 +111,7 @@ def create_app(
     metrics = Metrics(registry, census, lag, targets, policy.metric_names)
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))
     interop = Interop(app, settings, events, table, registry)
+    _bound_rocksdb(app, settings)
     service = SlaService(
         policy,
         interop.watched(StrKeyTable(table)),
@@ -224,6 +229,18 @@ def _record(message: Any) -> Record:
     )
 
 
+def _bound_rocksdb(app: faust.App, settings: Settings) -> None:
+    """One block cache and one memtable budget for all of the worker's table databases."""
+    mb = 1024 * 1024
+    options = BoundedRocksDBOptions(
+        write_buffer_bytes=settings.rocksdb_write_buffer_mb * mb,
+        memtable_bytes=settings.rocksdb_memtables_mb * mb,
+        cache_bytes=settings.rocksdb_block_cache_mb * mb,
+    )
+    for table in app.tables.values():
+        bound_rocksdb(table, options)
+
+
 def _faust_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
         "broker": settings.broker_url,
@@ -245,10 +262,8 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "autodiscover": False,
         "web_enabled": True,
         "table_cleanup_interval": 3600.0,
-        # Promoting a standby replica skipped changelog records in our failover test (the
-        # standby's stored offset ran ahead of its data); recovering from the changelog is
-        # slower on failover but exact.
-        "table_standby_replicas": 0,
+        # Safe with `guard_standby_recovery` (see faust_compat), applied in create_app.
+        "table_standby_replicas": settings.standby_replicas,
     }
     credentials = faust_credentials(settings)
     if credentials is not None:
