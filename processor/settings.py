@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         "changelog as it is written), so that one taking over a failed worker's partitions "
         "replays only the tail instead of the whole changelog.",
     )
+    row_format: Literal["compact", "full"] = Field(
+        "compact",
+        description="Ticket rows written: compact, or full keys (readable by releases before "
+        "compact rows; use it during a rolling upgrade from one, then switch to compact).",
+    )
     data_dir: Path = Field(Path(".run/worker"), description="Local table state.")
     rocksdb_block_cache_mb: int = Field(
         64,

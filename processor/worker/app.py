@@ -122,6 +122,7 @@ def create_app(
         settings.max_event_bytes,
         machine=machine,
     )
+    service.store.compact_rows = settings.row_format == "compact"
     sla = SlaApp(app, service, settings)
     _wire(sla, events, table, interop.watch)
     _watch_stalls(sla)

@@ -8,7 +8,8 @@ The state JSON is compact: one-letter keys (`COMPACT_KEYS`), fields at their def
 out (`DEFAULTS`, and `origin` when it is `created_at`), UTC instants ending in `Z` instead of
 `+00:00`: an open ticket's row is ~40-50% smaller than `TicketState.to_dict` as JSON.
 `decode_state` reads both forms, so rows written by earlier releases (full keys) stay readable;
-a release before this one cannot read compact rows.
+a release before this one cannot read compact rows, so a rolling upgrade from one writes full
+rows first (`SLA_ROW_FORMAT=full`) and switches to compact once no old worker is left.
 """
 
 from __future__ import annotations
@@ -100,10 +101,16 @@ def _expand(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def encode_row(
-    partition: int, next_due: datetime | None, klass: str | None, state: TicketState
+    partition: int,
+    next_due: datetime | None,
+    klass: str | None,
+    state: TicketState,
+    compact_row: bool = True,
 ) -> bytes:
+    """A table value; `compact_row=False` writes the full keys earlier releases read."""
     due = "-" if next_due is None else _z(next_due.isoformat())
-    body = _encode(compact(state.to_dict()))
+    data = state.to_dict()
+    body = _encode(compact(data) if compact_row else data)
     return f"{partition} {due} {klass or '-'} {body}".encode()
 
 

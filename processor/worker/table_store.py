@@ -77,6 +77,7 @@ def klass_of(state: TicketState) -> str | None:
 class TableStore:
     def __init__(self, table: TicketTable, census: TicketCensus) -> None:
         self.table, self.census = table, census
+        self.compact_rows = True  # False: rows an earlier release reads (settings.row_format)
 
     def load(self, ticket_id: str) -> TicketState | None:
         row = self.table.get(ticket_id)
@@ -84,7 +85,9 @@ class TableStore:
 
     def save(self, partition: int, state: TicketState, next_due: datetime | None) -> None:
         klass = klass_of(state)
-        self.table[state.ticket_id] = encode_row(partition, next_due, klass, state)
+        self.table[state.ticket_id] = encode_row(
+            partition, next_due, klass, state, self.compact_rows
+        )
         self.census.set(partition, state.ticket_id, klass)
 
     def delete(self, partition: int, ticket_id: str) -> None:

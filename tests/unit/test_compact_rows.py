@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from test_metrics_examples import EXAMPLE
@@ -15,7 +16,9 @@ from processor.domain.events import InvalidEvent, parse_event
 from processor.domain.machine import SlaMachine
 from processor.domain.policy import default_policy, load_policy
 from processor.domain.state import TicketState
+from processor.settings import Settings
 from processor.simulate.model import SimConfig, generate
+from processor.worker.app import create_app
 from processor.worker.rows import decode_head, decode_state, encode_row
 from processor.worker.table_store import klass_of
 
@@ -80,3 +83,29 @@ def test_non_utc_instants_and_a_field_at_a_non_default_value_are_kept() -> None:
     back = decode_state(encode_row(0, None, None, state))
     assert back == state and back.created_at.utcoffset() == paris.utcoffset()
     assert back.met is False and back.resolved_sent is True
+
+
+def test_full_rows_for_a_rolling_upgrade_are_what_the_previous_release_reads() -> None:
+    """SLA_ROW_FORMAT=full: the state JSON is `to_dict` with full keys, as the previous release
+    wrote and read it (`TicketState.from_dict` of the body); compact rows it could not read."""
+    for state in states(SlaMachine(default_policy()), 40):
+        full = encode_row(2, None, klass_of(state), state, compact_row=False)
+        body = json.loads(full.split(b" ", 3)[3])
+        assert body == state.to_dict()
+        assert TicketState.from_dict(body) == state  # the previous release's decoder
+        assert decode_state(full) == state
+        compact = json.loads(encode_row(2, None, None, state).split(b" ", 3)[3])
+        assert "ticket_id" not in compact  # why the previous release cannot read it
+
+
+@pytest.mark.parametrize(("row_format", "compact_rows"), [("compact", True), ("full", False)])
+def test_the_row_format_setting_reaches_the_worker_store(
+    row_format: str, compact_rows: bool, tmp_path: Path
+) -> None:
+    settings = Settings(store="memory://", data_dir=tmp_path, row_format=row_format)
+    assert create_app(settings).service.store.compact_rows is compact_rows
+
+
+def test_an_unknown_row_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="row_format"):
+        Settings(row_format="short")
