@@ -41,10 +41,19 @@ def _finish(bootstrap: str, topics: Topics, values: list[bytes], name: str) -> N
     time.sleep(3)  # a few ticks after the catch-up raise what is due now
     end = utcnow()
     got = alerts_of(asyncio.run(read_all(bootstrap, topics.alerts, idle=3, timeout=120)))
-    verdict = judge(values, got, end)
+    # The worker keeps raising what falls due while the alerts are read (slowly on a busy
+    # machine): those may be there too, none due later.
+    verdict = judge(values, got, end, read_until=utcnow())
     print("\n" + verdict.line(name))
     assert not verdict.missing, f"{len(verdict.missing)} expected alerts never arrived"
-    assert not verdict.unexpected, f"{len(verdict.unexpected)} alerts replay does not expect"
+    unexpected = [
+        (a["alert_id"], a.get("type"), a.get("due_at"), a.get("emitted_at"))
+        for a in got
+        if a["alert_id"] in verdict.unexpected
+    ]
+    assert not unexpected, (
+        f"{len(unexpected)} alerts replay does not expect (end {end}): {unexpected}"
+    )
     assert verdict.required > 100  # the scenario really exercised the timers
 
 
