@@ -237,18 +237,23 @@ class LifecycleRules:
             first = clock.thresholds[0][1]
             if first > watermark if inclusive else first >= watermark:
                 continue  # nothing due on this clock (most calls)
-            key: str | None = None  # formatted once, and only when something is due
-            parts: tuple[str, ...] = ()
-            for fraction, at in clock.thresholds:
-                if not (at <= watermark if inclusive else at < watermark):
-                    break
-                key = key or _sent_key(metric, clock)
-                if (key, fraction) in clock.sent:
-                    continue
-                parts = parts or _identity(metric, clock)
-                ident = clock_alert_id(state.ticket_id, metric, parts, fraction)
-                out.alerts.append(self._clock_alert(state, metric, clock, fraction, at, ident, now))
-                clock.sent.append((key, fraction))
+            self._raise_clock(state, metric, clock, watermark, now, out, inclusive)
+
+    def _raise_clock(
+        self, state: TicketState, metric: str, clock: Clock, watermark: datetime, now: datetime,
+        out: Outcome, inclusive: bool,
+    ) -> None:  # fmt: skip
+        key = _sent_key(metric, clock)
+        parts: tuple[str, ...] = ()  # formatted once, and only when an alert is raised
+        for fraction, at in clock.thresholds:
+            if not (at <= watermark if inclusive else at < watermark):
+                break
+            if (key, fraction) in clock.sent:
+                continue
+            parts = parts or _identity(metric, clock)
+            ident = clock_alert_id(state.ticket_id, metric, parts, fraction)
+            out.alerts.append(self._clock_alert(state, metric, clock, fraction, at, ident, now))
+            clock.sent.append((key, fraction))
 
     def _clock_alert(
         self, state: TicketState, metric: str, clock: Clock, fraction: float | None,
@@ -264,10 +269,14 @@ class LifecycleRules:
 
     def _next_clock_due(self, life: Lifecycle, found: datetime | None) -> datetime | None:
         """The earliest of `found` and the clocks' next unsent thresholds."""
-        for metric, clock in ((NEXT_REPLY, life.next_reply), (RESOLUTION, life.resolution)):
-            if clock is None or not clock.thresholds:
-                continue
-            at = _next_unsent(metric, clock)
+        clock = life.next_reply
+        if clock is not None and clock.thresholds:
+            at = clock.thresholds[0][1] if not clock.sent else _next_unsent(NEXT_REPLY, clock)
+            if at is not None and (found is None or at < found):
+                found = at
+        clock = life.resolution
+        if clock is not None and clock.thresholds:
+            at = clock.thresholds[0][1] if not clock.sent else _next_unsent(RESOLUTION, clock)
             if at is not None and (found is None or at < found):
                 found = at
         return found
