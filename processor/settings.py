@@ -65,6 +65,19 @@ class Settings(BaseSettings):
         description="An input partition with waiting records whose read position has not "
         "moved for this long is re-seeked (a faust/aiokafka fetch stall).",
     )
+    batch_max: int = Field(
+        500,
+        ge=1,
+        le=100_000,
+        description="Records the worker handles together (their alerts acked in one wait, "
+        "each ticket stored once); 1: one record at a time.",
+    )
+    batch_wait: float = Field(
+        0.05,
+        gt=0,
+        le=5,
+        description="Seconds a batch waits for more records before it is handled.",
+    )
     max_event_bytes: int = Field(
         64 * 1024, ge=1024, le=4 * 1024 * 1024, description="Larger events go to the DLQ."
     )

@@ -9,6 +9,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from processor.domain.machine import SlaMachine
 from processor.domain.policy import Policy, load_policy
 from processor.kafka.client import faust_credentials
 from processor.settings import Settings
-from processor.worker.faust_compat import check_app, is_paused, positions
+from processor.worker.faust_compat import check_app, in_event, is_paused, positions
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
 from processor.worker.service import TICK_HEADER, Record, SlaService
@@ -70,6 +71,7 @@ def create_app(
     dlq = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
     # bytes key/value types make faust use the raw codec for the store and the changelog.
     table = app.Table("tickets", partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    scope = _BatchScope()
     registry = registry or CollectorRegistry()
     census = TicketCensus()
     targets: dict[tuple[str, int], float] = {
@@ -88,21 +90,46 @@ def create_app(
         clock,
         settings.max_event_bytes,
         machine=machine,
+        scope=scope,
     )
     sla = SlaApp(app, service, settings)
-    _wire(sla, events, table)
+    _wire(sla, events, table, scope)
     _watch_stalls(sla)
     register_pages(sla, table, registry)
     return sla
 
 
-def _wire(sla: SlaApp, events: Any, table: Any) -> None:
+class _BatchScope:
+    """Table writes of a batch: each in the context of the batch's last record of the
+    partition it goes to (outside a batch, faust's own current event stands)."""
+
+    def __init__(self) -> None:
+        self.events: dict[int, Any] = {}
+
+    def __call__(self, partition: int) -> AbstractContextManager[object]:
+        if not self.events:
+            return nullcontext()
+        event = self.events.get(partition)
+        if event is None:
+            raise RuntimeError(f"table write for partition {partition} outside its batch")
+        return in_event(event)
+
+
+def _wire(sla: SlaApp, events: Any, table: Any, scope: _BatchScope) -> None:
     app, service, settings = sla.faust, sla.service, sla.settings
 
     @app.agent(events, name="sla-events")
     async def process(stream: Any) -> None:
-        async for event in stream.events():
-            await service.on_record(_record(event.message))
+        if settings.batch_max <= 1:  # one record at a time (the baseline of `make bench`)
+            async for event in stream.events():
+                await service.on_record(_record(event.message))
+            return
+        async for batch in stream.take_events(settings.batch_max, settings.batch_wait):
+            scope.events = {e.message.partition: e for e in batch}
+            try:
+                await service.on_batch([_record(e.message) for e in batch])
+            finally:
+                scope.events = {}
 
     @table.on_recover
     async def rebuild() -> None:

@@ -2,19 +2,26 @@
 
 faust-streaming has no public API for "the next offset a stream will read" or "is this partition
 paused", which the consumer-lag metric and the stall watchdog need. Its `Consumer` keeps both in
-private attributes; this module alone touches them, through typed accessors. `check_consumer_class`
-runs when the app is created, so a faust upgrade that drops one of them stops the worker at
-start-up with one line naming the attribute, instead of a traceback in a timer later on.
+private attributes; this module alone touches them, through typed accessors. Nor for "make this
+table write in the context of that event" (a batch from `Stream.take_events` has no current
+event, and a table write takes its changelog partition from the current event):
+`in_event(event)` sets faust's private `faust.streams._current_event` for the duration.
+`check_app` runs when the app is created, so a faust upgrade that drops one of them stops the
+worker at start-up with one line naming the attribute, instead of a traceback in a timer later.
 pyproject.toml pins faust-streaming to the minor version these attributes were checked against.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+import weakref
+from collections.abc import Iterator, Mapping, Set
+from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib.metadata import version
 from typing import Any, NamedTuple
 
 import faust
+import faust.streams
 import faust.transport
 
 __all__ = [
@@ -23,6 +30,8 @@ __all__ = [
     "Position",
     "check_app",
     "check_consumer_class",
+    "check_event_context",
+    "in_event",
     "is_paused",
     "positions",
 ]
@@ -69,6 +78,24 @@ def check_app(app: faust.App) -> None:
     """The start-up check for the consumer class of the app's broker transport."""
     transport = faust.transport.by_url(app.conf.broker[0])
     check_consumer_class(transport.Consumer)
+    check_event_context()
+
+
+def check_event_context() -> None:
+    """Raise FaustCompatError unless faust.streams keeps the current event in a ContextVar."""
+    if not isinstance(getattr(faust.streams, "_current_event", None), ContextVar):
+        raise _missing("_current_event", "module faust.streams (as a ContextVar)")
+
+
+@contextmanager
+def in_event(event: Any) -> Iterator[None]:
+    """Make `event` faust's current event (table writes go to its partition) meanwhile."""
+    var: ContextVar[Any] = faust.streams._current_event
+    token = var.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        var.reset(token)
 
 
 def _private(consumer: Any, name: str) -> Any:

@@ -22,19 +22,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from processor.domain.alerts import Alert
-from processor.domain.events import InvalidEvent, parse_event
+from processor.domain.events import Event, InvalidEvent, parse_event
 from processor.domain.instants import parse_instant
 from processor.domain.machine import Outcome, SlaMachine
 from processor.domain.policy import Policy
 from processor.runtime import Step, TicketRuntime, TickWatermarks
 from processor.worker.metrics import Metrics, TicketCensus
-from processor.worker.table_store import TableStore, TicketTable, klass_of
+from processor.worker.table_store import Scope, TableStore, TicketTable, klass_of
 
 __all__ = [
     "TICK_HEADER",
@@ -77,6 +77,10 @@ class Publisher(Protocol):
     ) -> None: ...
 
 
+class _Replay(Exception):
+    """A record of a batch failed in the core: the batch is handled again record by record."""
+
+
 class InvalidTick(ValueError):
     """A tick record whose header is not an RFC 3339 instant."""
 
@@ -104,11 +108,12 @@ class SlaService:
         max_event_bytes: int,
         *,
         machine: SlaMachine | None = None,
+        scope: Scope | None = None,
     ) -> None:
         self.machine = machine or SlaMachine(policy)
         self.table, self.publisher, self.metrics = table, publisher, metrics
         self.clock, self.max_event_bytes = clock, max_event_bytes
-        self.store = TableStore(table, census)
+        self.store = TableStore(table, census, *(() if scope is None else (scope,)))
         self.watermarks = TickWatermarks()
         self.runtime = TicketRuntime(self.machine, self.store, self.watermarks)
         self.index = self.runtime.index
@@ -128,17 +133,70 @@ class SlaService:
             log.exception("record %s/%d@%d failed", record.topic, record.partition, record.offset)
             await self._reject(record, "internal_error", _describe(exc), exc)
 
-    async def on_event(self, record: Record) -> None:
+    async def on_batch(self, records: Sequence[Record]) -> None:
+        """Handle a batch of records (any partitions), each partition's in log order: each run
+        of events between two ticks is applied together, its alerts published with one wait
+        for the acks, then its states stored once per ticket. A record that fails is replayed
+        alone (`on_record`: to the DLQ) and the rest of its run with it, one at a time."""
+        runs: dict[int, list[Record]] = {}
+        for record in records:
+            runs.setdefault(record.partition, []).append(record)
+        for run in runs.values():
+            pending: list[Record] = []
+            for record in run:
+                if any(name == TICK_HEADER for name, _ in record.headers):
+                    await self._on_events(pending)
+                    pending = []
+                    await self.on_record(record)
+                else:
+                    pending.append(record)
+            await self._on_events(pending)
+
+    async def _on_events(self, records: list[Record]) -> None:
+        if len(records) <= 1:
+            for record in records:
+                await self.on_record(record)
+            return
+        decoded = [(r, e) for r in records if (e := await self._decode(r)) is not None]
+        now = self.clock()
+        total = Step()
+        try:
+            for record, event in decoded:
+                step = self.runtime.on_event(record.partition, event, now, horizon=now)
+                if step.failures:
+                    raise _Replay
+                total.alerts.extend(step.alerts)
+                total.outcomes.extend(step.outcomes)
+            await self._settle(total)
+        except Exception:  # _Replay or a failed commit: each record again, alone
+            self.runtime.discard()
+            for record, _ in decoded:
+                await self.on_record(record)
+            return
+        for _, event in decoded:
+            self._count_event(event, now)
+
+    async def _decode(self, record: Record) -> Event | None:
+        """The record's event; None when it went to the DLQ as invalid input."""
         try:
             event = parse_event(record.value or b"", self.max_event_bytes)
             if record.key is not None and record.key != event.ticket_id.encode():
                 raise InvalidEvent("bad_key", "record key must be the event's ticket_id")
         except InvalidEvent as exc:
             await self._reject(record, exc.reason, exc.message)
-            return
-        now = self.clock()
+            return None
+        return event
+
+    def _count_event(self, event: Event, now: datetime) -> None:
         self.metrics.events.labels(event.type).inc()
         self.metrics.event_lag.observe(max((now - event.occurred_at).total_seconds(), 0.0))
+
+    async def on_event(self, record: Record) -> None:
+        event = await self._decode(record)
+        if event is None:
+            return
+        now = self.clock()
+        self._count_event(event, now)
         step = self.runtime.on_event(record.partition, event, now, horizon=now)
         await self._settle(step)
         for ticket_id, failure in step.failures[:1]:

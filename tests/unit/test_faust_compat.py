@@ -109,3 +109,22 @@ def test_only_faust_compat_touches_the_private_attributes() -> None:
         if pattern.search(path.read_text("utf-8"))
     ]
     assert users == []  # faust_compat.py names them as strings, never as attributes
+
+
+def test_in_event_makes_the_event_current_for_table_writes_and_restores_it() -> None:
+    import faust.streams
+
+    from processor.worker.faust_compat import check_event_context, in_event
+
+    class Event:
+        pass
+
+    check_event_context()
+    first, second = Event(), Event()
+    assert faust.streams.current_event() is None
+    with in_event(first):
+        assert faust.streams.current_event() is first
+        with in_event(second):
+            assert faust.streams.current_event() is second
+        assert faust.streams.current_event() is first
+    assert faust.streams.current_event() is None
