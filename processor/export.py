@@ -4,8 +4,8 @@ read, each line the event as it was produced plus the `partition` it was read fr
 Records are read partition by partition up to the end offsets taken at the start (so the export
 ends, and a topic that keeps growing is cut at one instant), in the order the consumer fetches
 them: each partition in its own order, partitions interleaved, exactly the disorder replay's
-per-partition watermarks are built for. The worker's own tick records are left out; a record
-that is not a JSON object is counted and left out (it is on the DLQ already).
+per-partition watermarks are built for. The workers' own records (ticks, sightings) are left out;
+a record that is not a JSON object is counted and left out (it is on the DLQ already).
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ from typing import IO, Any
 from processor.kafka.client import client_kwargs
 from processor.settings import Settings
 from processor.worker.service import TICK_HEADER
+from processor.worker.sightings import SIGHTING_HEADER
 
 __all__ = ["ExportStats", "export_events"]
+
+_OWN_HEADERS = frozenset({TICK_HEADER, SIGHTING_HEADER})
+"""Records the workers write to the input topic themselves (ticks, sightings): not events."""
 
 
 @dataclass(slots=True)
@@ -33,7 +37,8 @@ class ExportStats:
     def summary(self) -> str:
         return (
             f"export: {self.records} records read, {self.written} events written, "
-            f"{self.ticks} ticks and {self.not_json} non-JSON records left out"
+            f"{self.ticks} worker records (ticks, sightings) and {self.not_json} non-JSON "
+            "records left out"
         )
 
 
@@ -97,7 +102,7 @@ def _write(record: Any, out: IO[str], stats: ExportStats, end: datetime | None) 
     stats.records += 1
     if end is not None and record.timestamp >= end.timestamp() * 1000:
         return
-    if any(name == TICK_HEADER for name, _ in record.headers or ()):
+    if any(name in _OWN_HEADERS for name, _ in record.headers or ()):
         stats.ticks += 1
         return
     try:

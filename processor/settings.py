@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(
         64 * 1024, ge=1024, le=4 * 1024 * 1024, description="Larger events go to the DLQ."
     )
+    ticket_lookup_fanout: int = Field(
+        3,
+        ge=0,
+        le=64,
+        description="GET /tickets/{id}: at most this many other workers asked for a ticket "
+        "neither the asked worker nor the ticket's murmur2 owner holds.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("ssl_cafile")

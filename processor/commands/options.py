@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -13,7 +13,16 @@ from processor.domain.durations import parse_duration
 from processor.domain.instants import parse_instant
 from processor.settings import Settings
 
-__all__ = ["DurationParam", "Instant", "policy_path", "settings_from", "worker_options"]
+S = TypeVar("S", bound=Settings)
+
+__all__ = [
+    "DurationParam",
+    "Instant",
+    "policy_path",
+    "settings_from",
+    "settings_of",
+    "worker_options",
+]
 
 
 def worker_options(fun: Any) -> Any:
@@ -32,9 +41,15 @@ def worker_options(fun: Any) -> Any:
 
 def settings_from(**overrides: Any) -> Settings:
     """Settings from the environment, then the flags given; exits with a readable error."""
+    return settings_of(Settings, **overrides)
+
+
+def settings_of(kind: type[S], /, **overrides: Any) -> S:
+    """Settings of class `kind` from the environment, then the flags given (None: not given);
+    exits with a readable error."""
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**given)
+        return kind(**given)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"

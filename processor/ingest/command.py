@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import click
 from aiohttp import web
 from prometheus_client import CollectorRegistry
-from pydantic import ValidationError
 
+from processor.commands.options import settings_of
 from processor.settings import IngestSettings
 
 if TYPE_CHECKING:
@@ -26,15 +26,7 @@ log = logging.getLogger("processor.ingest")
 
 def ingest_settings(**overrides: Any) -> IngestSettings:
     """Settings from the environment, then the flags given; exits with a readable error."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return IngestSettings(**given)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        )
-        raise click.ClickException(f"invalid settings: {problems}") from None
+    return settings_of(IngestSettings, **overrides)
 
 
 @click.command()

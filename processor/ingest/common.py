@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from processor.ingest.directory import CustomerDirectory
+from processor.ingest.mapping import VendorTable
 from processor.ingest.timefmt import BadInstant, to_rfc3339
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "get_id",
     "get_str",
     "instant",
+    "mapped_priority",
 ]
 
 
@@ -112,3 +114,13 @@ def customer_fields(
     if customer.country is not None:
         fields["country"] = customer.country
     return fields
+
+
+def mapped_priority(table: VendorTable, payload: dict[str, Any], path: str) -> int:
+    """The priority (1-4) the vendor's priority name at `path` maps to; 422 if it is unmapped."""
+    name = get_str(payload, path, optional=True)
+    priority = table.priority(name)
+    if priority is None:
+        known = ", ".join(sorted(table.priorities))
+        raise Unmappable(422, "unmapped_value", path, f"{name!r} is not in the table ({known})")
+    return priority

@@ -22,6 +22,7 @@ from processor.ingest.common import (
     get_id,
     get_str,
     instant,
+    mapped_priority,
 )
 from processor.ingest.directory import CustomerDirectory
 from processor.ingest.mapping import Mapping, VendorTable
@@ -51,15 +52,6 @@ def _ticket(payload: dict[str, Any]) -> str:
     return f"jira:{get_id(payload, 'issue.id')}"
 
 
-def _priority(table: VendorTable, payload: dict[str, Any], path: str) -> int:
-    name = get_str(payload, path, optional=True)
-    priority = table.priority(name)
-    if priority is None:
-        known = ", ".join(sorted(table.priorities))
-        raise Unmappable(422, "unmapped_value", path, f"{name!r} is not in the table ({known})")
-    return priority
-
-
 def _created(
     payload: dict[str, Any], mapping: Mapping, directory: CustomerDirectory, policy: CustomerPolicy
 ) -> dict[str, Any]:
@@ -80,7 +72,7 @@ def _created(
         "ticket_id": ticket,
         "occurred_at": instant(payload, "issue.fields.created"),
         **customer_fields(directory, keys, policy, "issue.fields.reporter"),
-        "priority": _priority(mapping.jira, payload, priority_path)
+        "priority": mapped_priority(mapping.jira, payload, priority_path)
         if has_priority
         else mapping.jira.default_priority,
     }
@@ -109,7 +101,7 @@ def _changes(payload: dict[str, Any], table: VendorTable) -> list[dict[str, Any]
         where = f"changelog.items.{index}"
         field = item.get("fieldId") or item.get("field")
         if field == "priority":
-            priority = _priority(table, {"p": item.get("toString")}, "p")
+            priority = mapped_priority(table, {"p": item.get("toString")}, "p")
             events.append(
                 {
                     "type": "ticket.priority_changed",

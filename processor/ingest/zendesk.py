@@ -20,6 +20,7 @@ from processor.ingest.common import (
     get_id,
     get_str,
     instant,
+    mapped_priority,
 )
 from processor.ingest.directory import CustomerDirectory
 from processor.ingest.mapping import VendorTable
@@ -51,15 +52,6 @@ def map_zendesk(
     return Mapped([handler(payload, base, table, directory, policy)])
 
 
-def _priority(table: VendorTable, payload: dict[str, Any], path: str) -> int:
-    name = get_str(payload, path, optional=True)
-    priority = table.priority(name)
-    if priority is None:
-        known = ", ".join(sorted(table.priorities))
-        raise Unmappable(422, "unmapped_value", path, f"{name!r} is not in the table ({known})")
-    return priority
-
-
 def _created(
     payload: dict[str, Any],
     base: dict[str, Any],
@@ -77,7 +69,7 @@ def _created(
         "type": "ticket.created",
         **base,
         **customer_fields(directory, keys, policy, "detail.requester_id"),
-        "priority": _priority(table, payload, "detail.priority"),
+        "priority": mapped_priority(table, payload, "detail.priority"),
     }
 
 
@@ -113,7 +105,7 @@ def _priority_changed(
     return {
         "type": "ticket.priority_changed",
         **base,
-        "priority": _priority(table, payload, "event.current"),
+        "priority": mapped_priority(table, payload, "event.current"),
         "reason": "zendesk",
     }
 

@@ -9,7 +9,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,10 +21,12 @@ from processor.domain.machine import SlaMachine
 from processor.domain.policy import Policy, load_policy
 from processor.kafka.client import faust_credentials
 from processor.settings import Settings
-from processor.worker.faust_compat import check_app, in_event, is_paused, positions
+from processor.worker.batches import Batches, BatchScope
+from processor.worker.faust_compat import check_app, is_paused, positions
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
-from processor.worker.service import TICK_HEADER, Record, SlaService
+from processor.worker.routing import Interop
+from processor.worker.service import TICK_HEADER, SlaService
 from processor.worker.watchdog import StallWatch
 from processor.worker.web import register_pages
 
@@ -71,7 +72,7 @@ def create_app(
     dlq = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
     # bytes key/value types make faust use the raw codec for the store and the changelog.
     table = app.Table("tickets", partitions=settings.partitions, key_type=bytes, value_type=bytes)
-    scope = _BatchScope()
+    scope = BatchScope()
     registry = registry or CollectorRegistry()
     census = TicketCensus()
     targets: dict[tuple[str, int], float] = {
@@ -81,9 +82,10 @@ def create_app(
     }
     metrics = Metrics(registry, census, lambda: _consumer_lag(app, settings.events_topic), targets)
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))
+    interop = Interop(app, settings, events, table, registry)
     service = SlaService(
         policy,
-        _StrKeys(table),
+        interop.watched(_StrKeys(table)),
         KafkaPublisher(alerts, dlq),
         metrics,
         census,
@@ -93,43 +95,23 @@ def create_app(
         scope=scope,
     )
     sla = SlaApp(app, service, settings)
-    _wire(sla, events, table, scope)
+    _wire(sla, events, table, Batches(service, interop.watch, scope))
     _watch_stalls(sla)
-    register_pages(sla, table, registry)
+    register_pages(sla, table, registry, interop.lookup)
     return sla
 
 
-class _BatchScope:
-    """Table writes of a batch: each in the context of the batch's last record of the
-    partition it goes to (outside a batch, faust's own current event stands)."""
-
-    def __init__(self) -> None:
-        self.events: dict[int, Any] = {}
-
-    def __call__(self, partition: int) -> AbstractContextManager[object]:
-        if not self.events:
-            return nullcontext()
-        event = self.events.get(partition)
-        if event is None:
-            raise RuntimeError(f"table write for partition {partition} outside its batch")
-        return in_event(event)
-
-
-def _wire(sla: SlaApp, events: Any, table: Any, scope: _BatchScope) -> None:
+def _wire(sla: SlaApp, events: Any, table: Any, batches: Batches) -> None:
     app, service, settings = sla.faust, sla.service, sla.settings
 
     @app.agent(events, name="sla-events")
     async def process(stream: Any) -> None:
         if settings.batch_max <= 1:  # one record at a time (the baseline of `make bench`)
             async for event in stream.events():
-                await service.on_record(_record(event.message))
+                await batches.on_event(event)
             return
         async for batch in stream.take_events(settings.batch_max, settings.batch_wait):
-            scope.events = {e.message.partition: e for e in batch}
-            try:
-                await service.on_batch([_record(e.message) for e in batch])
-            finally:
-                scope.events = {}
+            await batches.on_batch(batch)
 
     @table.on_recover
     async def rebuild() -> None:
@@ -201,20 +183,6 @@ def _consumer_lag(app: faust.App, topic: str) -> dict[tuple[str, int], int]:
     except Exception:  # not started yet: no partitions, no lag to report
         return {}
     return {(topic, tp.partition): max(high - position, 0) for tp, position, high in found}
-
-
-def _record(message: Any) -> Record:
-    headers = message.headers or []
-    if isinstance(headers, dict):
-        headers = list(headers.items())
-    return Record(
-        message.topic,
-        message.partition,
-        message.offset,
-        message.key,
-        message.value,
-        [(str(k), bytes(v or b"")) for k, v in headers],
-    )
 
 
 class _StrKeys:

@@ -1,4 +1,7 @@
-"""HTTP pages on the worker's web port: /healthz, /metrics, /tickets/{ticket_id}."""
+"""HTTP pages on the worker's web port: /healthz, /metrics, /tickets/{ticket_id}.
+
+A ticket this worker does not hold is looked for on the others by `processor/worker/lookup.py`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from processor.domain.alerts import format_instant
 from processor.domain.machine import SlaMachine
 from processor.domain.state import TicketState
+from processor.worker.lookup import ASKED_BY_HEADER, LOOKUP_HEADER, TicketLookup
 from processor.worker.rows import decode_state
 
 if TYPE_CHECKING:
@@ -18,7 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["register_pages", "ticket_view"]
 
 
-def register_pages(sla: SlaApp, table: Any, registry: CollectorRegistry) -> None:
+def register_pages(
+    sla: SlaApp, table: Any, registry: CollectorRegistry, lookup: TicketLookup
+) -> None:
     app = sla.faust
 
     @app.page("/healthz")
@@ -33,13 +39,16 @@ def register_pages(sla: SlaApp, table: Any, registry: CollectorRegistry) -> None
         return web.bytes(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/tickets/{ticket_id}")
-    @app.table_route(table=table, match_info="ticket_id")
     async def ticket(web: Any, request: Any, ticket_id: str) -> Any:
         row = table.get(ticket_id.encode())
-        if row is None:
-            return web.json({"error": f"no SLA state for ticket {ticket_id!r}"}, status=404)
-        state = decode_state(bytes(row))
-        return web.json(ticket_view(state, sla.service.machine, sla.service.clock()))
+        if row is not None:
+            state = decode_state(bytes(row))
+            return web.json(ticket_view(state, sla.service.machine, sla.service.clock()))
+        headers = request.headers
+        status, body = await lookup.find(
+            ticket_id, headers.get(LOOKUP_HEADER), headers.get(ASKED_BY_HEADER)
+        )
+        return web.bytes(body, content_type="application/json", status=status)
 
 
 def ticket_view(state: TicketState, machine: SlaMachine, now: datetime) -> dict[str, Any]:
