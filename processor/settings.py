@@ -78,6 +78,15 @@ class Settings(BaseSettings):
         le=5,
         description="Seconds a batch waits for more records before it is handled.",
     )
+    producer_linger: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Seconds the producer waits to fill a request (alerts, DLQ, changelog).",
+    )
+    faust_sensors: bool = Field(
+        True, description="Export faust's own metrics (faust_*) on /metrics; costs CPU per event."
+    )
     max_event_bytes: int = Field(
         64 * 1024, ge=1024, le=4 * 1024 * 1024, description="Larger events go to the DLQ."
     )
