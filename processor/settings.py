@@ -52,6 +52,21 @@ class Settings(BaseSettings):
         description="A tick raises what was due this many seconds before the wall clock, "
         "so an event published a moment after it occurred can still prevent an alert.",
     )
+    lateness_window: float = Field(
+        2.0,
+        gt=0,
+        le=3600,
+        description="Seconds an event's lateness (read time - occurred_at) keeps holding its "
+        "partition's ticks back by as much: a backlog or a backfill raises nothing its own "
+        "unread events could still prevent.",
+    )
+    lateness_floor: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="Ticks are held back at least this many seconds (upstream delivery delay "
+        "that the events do not show, e.g. a producer that buffers before sending).",
+    )
     session_timeout: float = Field(
         10.0,
         ge=6,

@@ -20,6 +20,7 @@ from processor.domain.constants import PRIORITIES, TIERS
 from processor.domain.machine import SlaMachine
 from processor.domain.policy import Policy, load_policy
 from processor.kafka.client import faust_credentials
+from processor.runtime import TickWatermarks
 from processor.settings import Settings
 from processor.worker.batches import Batches, BatchScope
 from processor.worker.faust_compat import check_app, is_paused, positions
@@ -94,6 +95,9 @@ def create_app(
         settings.max_event_bytes,
         machine=machine,
         scope=scope,
+        watermarks=TickWatermarks(
+            timedelta(seconds=settings.lateness_window), timedelta(seconds=settings.lateness_floor)
+        ),
     )
     sla = SlaApp(app, service, settings)
     _wire(sla, events, table, Batches(service, interop.watch, scope))

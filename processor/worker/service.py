@@ -8,9 +8,10 @@ Faust-free on purpose: it talks to a mapping (the ticket table, through `TableSt
   lose one);
 - a tick (a record the worker itself appends to each partition it owns, carrying wall-clock time
   T): `TickWatermarks` turns T into the partition's watermark (clamped to the worker's clock,
-  held back while a backlog flows) and the runtime raises what is due before it, a batch of
-  tickets per publish. A tick is read only after every record before it in the partition, so no
-  alert is raised while unread input that could prevent it sits in the log.
+  held back by the lateness of the events the partition read lately) and the runtime raises
+  what is due before it, a batch of tickets per publish. A tick is read only after every record
+  before it in the partition, so no alert is raised while unread input that could prevent it
+  sits in the log.
 
 No record is lost: whatever a record does that the worker cannot handle (invalid input, a
 malformed tick, an exception anywhere in the core) sends it to the DLQ with a reason, is counted,
@@ -109,12 +110,13 @@ class SlaService:
         *,
         machine: SlaMachine | None = None,
         scope: Scope | None = None,
+        watermarks: TickWatermarks | None = None,
     ) -> None:
         self.machine = machine or SlaMachine(policy)
         self.table, self.publisher, self.metrics = table, publisher, metrics
         self.clock, self.max_event_bytes = clock, max_event_bytes
         self.store = TableStore(table, census, *(() if scope is None else (scope,)))
-        self.watermarks = TickWatermarks()
+        self.watermarks = watermarks or TickWatermarks()
         self.runtime = TicketRuntime(self.machine, self.store, self.watermarks)
         self.index = self.runtime.index
 
