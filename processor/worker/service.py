@@ -143,16 +143,20 @@ class SlaService:
         runs: dict[int, list[Record]] = {}
         for record in records:
             runs.setdefault(record.partition, []).append(record)
-        for run in runs.values():
-            pending: list[Record] = []
-            for record in run:
-                if any(name == TICK_HEADER for name, _ in record.headers):
-                    await self._on_events(pending)
-                    pending = []
-                    await self.on_record(record)
-                else:
-                    pending.append(record)
-            await self._on_events(pending)
+        for partition, run in runs.items():
+            with self.store.scope(partition):  # table reads, too, look on that partition
+                await self._on_run(run)
+
+    async def _on_run(self, run: list[Record]) -> None:
+        pending: list[Record] = []
+        for record in run:
+            if any(name == TICK_HEADER for name, _ in record.headers):
+                await self._on_events(pending)
+                pending = []
+                await self.on_record(record)
+            else:
+                pending.append(record)
+        await self._on_events(pending)
 
     async def _on_events(self, records: list[Record]) -> None:
         if len(records) <= 1:

@@ -59,6 +59,7 @@ class ScopedTable(dict[str, bytes]):
         super().__init__()
         self.current: int | None = None
         self.writes: list[tuple[int | None, int]] = []  # (scope, the row's own partition)
+        self.reads: list[int | None] = []
 
     @contextmanager
     def scope(self, partition: int) -> Any:
@@ -71,6 +72,10 @@ class ScopedTable(dict[str, bytes]):
     def __setitem__(self, key: str, value: bytes) -> None:
         self.writes.append((self.current, int(value.split(b" ", 1)[0])))
         super().__setitem__(key, value)
+
+    def get(self, key: str, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
+        self.reads.append(self.current)
+        return super().get(key, default)
 
 
 def build(machine: bool = False) -> tuple[SlaService, Recorder, Clock, ScopedTable]:
@@ -164,7 +169,7 @@ async def test_a_failing_record_goes_to_the_dlq_alone_and_its_batch_is_stored() 
     assert sorted(service.table) == ["T1", "T2"]
 
 
-async def test_every_table_write_is_made_in_the_scope_of_its_partition() -> None:
+async def test_every_table_read_and_write_is_made_in_the_scope_of_its_partition() -> None:
     service, _, clock, table = build()
     await service.on_batch(
         [event(f"T{i}", "ticket.created", T0, partition=i % 3) for i in range(9)]
@@ -173,3 +178,4 @@ async def test_every_table_write_is_made_in_the_scope_of_its_partition() -> None
     await service.on_batch([tick(clock.now, partition=p) for p in range(3)])
     assert len(table.writes) == 18  # 9 creations, 9 tickets alerted at the ticks
     assert all(scope == partition for scope, partition in table.writes)
+    assert len(table.reads) >= 18 and None not in table.reads  # reads look on one partition
