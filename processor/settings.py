@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         le=1,
         description="Seconds the producer waits to fill a request (alerts, DLQ, changelog).",
     )
+    producer_buffer: int = Field(
+        5000,
+        ge=100,
+        le=1_000_000,
+        description="Records faust's producer buffer holds before the stream waits for it.",
+    )
     faust_sensors: bool = Field(
         True, description="Export faust's own metrics (faust_*) on /metrics; costs CPU per event."
     )

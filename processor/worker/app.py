@@ -62,6 +62,9 @@ def create_app(
         log.warning("policy %s: %s", policy.version, warning)
     app = faust.App(settings.app_id, **_faust_config(settings))
     check_app(app)
+    # faust flushes its producer buffer whenever it holds more than this (100 by default) before
+    # it hands the streams the next record: a batch's changelog writes would stall every batch.
+    app.producer.buffer.max_messages = settings.producer_buffer
     events = app.topic(
         settings.events_topic,
         key_serializer="raw",
