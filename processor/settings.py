@@ -94,7 +94,7 @@ class Settings(BaseSettings):
         description="Seconds a batch waits for more records before it is handled.",
     )
     producer_linger: float = Field(
-        0.0,
+        0.005,
         ge=0,
         le=1,
         description="Seconds the producer waits to fill a request (alerts, DLQ, changelog).",
