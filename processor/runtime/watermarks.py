@@ -140,12 +140,12 @@ class TickWatermarks(Watermarks):
 
     An event occurred at `t` and read at wall time `r` was at most `r - t` late upstream. The
     largest such lateness among the events a partition read in the last `window` (wall time),
-    at least `floor`, is the partition's *hold*: a tick stamped T sets the watermark T - hold.
-    Every record appended before the tick has been read when the tick is read, so an event
-    that could still prevent an alert before T - hold would have to be later upstream than any
-    event of the last `window`. On-time events (hold ~ their delivery delay) let the watermark
-    follow the clock; a backlog or a backfill (hours late) holds it at their event times, until
-    `window` after the last late event was read.
+    at least `floor`, is the partition's *hold*: a tick stamped T sets the watermark T - hold,
+    but never behind the newest `occurred_at` the partition read (up to T - floor): an in-order
+    log has nothing older than that still to come. Every record appended before the tick has
+    been read when the tick is read. On-time events (hold ~ their delivery delay) let the
+    watermark follow the clock; a backlog or a backfill (hours late) holds it at their event
+    times, until `window` after the last late event was read.
     """
 
     def __init__(
@@ -157,8 +157,12 @@ class TickWatermarks(Watermarks):
         self._late: dict[int, deque[tuple[datetime, timedelta]]] = {}
         """partition -> (read until, lateness), latenesses decreasing: a sliding-window max"""
         self._current: dict[int, datetime] = {}
+        self._newest: dict[int, datetime] = {}
 
     def observe(self, partition: int, at: datetime, now: datetime, token: int = 0) -> Observed:
+        newest = self._newest.get(partition)
+        if newest is None or at > newest:
+            self._newest[partition] = at
         late = self._late.get(partition)
         if late is None:
             late = self._late[partition] = deque()
@@ -178,9 +182,12 @@ class TickWatermarks(Watermarks):
     def on_tick(self, partition: int, tick: datetime, now: datetime) -> datetime:
         """The watermark a tick stamped `tick` sets on `partition`, read at wall time `now`."""
         tick = min(tick, now)  # a tick from a clock ahead of ours raises nothing early
-        tick -= self.hold(partition, now)
-        self._current[partition] = tick
-        return tick
+        mark = tick - self.hold(partition, now)
+        newest = self._newest.get(partition)
+        if newest is not None:
+            mark = max(mark, min(newest, tick - self.floor))
+        self._current[partition] = mark
+        return mark
 
     def watermark(self, partition: int) -> datetime | None:
         return self._current.get(partition)
@@ -190,6 +197,7 @@ class TickWatermarks(Watermarks):
         for partition in list(self._current):
             if partition not in partitions:
                 del self._current[partition]
-        for partition in list(self._late):
-            if partition not in partitions:
-                del self._late[partition]
+        for known in (self._late, self._newest):
+            for partition in list(known):
+                if partition not in partitions:
+                    del known[partition]

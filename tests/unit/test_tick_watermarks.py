@@ -50,3 +50,13 @@ def test_forget_drops_partitions_no_longer_owned() -> None:
     marks.forget({0})
     assert marks.watermark(3) is None
     assert marks.hold(3, T0 + 60 * S) == timedelta(0)
+
+
+def test_late_events_never_hold_the_watermark_behind_the_newest_event_time_read() -> None:
+    # Backdated creations (22 min late) among on-time responses: the log is in order up to
+    # the newest response, so the watermark follows it, not the creations' lateness.
+    marks = TickWatermarks(window=2 * S)
+    now = T0 + timedelta(minutes=30)
+    marks.observe(0, now - timedelta(minutes=22), now)
+    marks.observe(0, now - 0.1 * S, now)
+    assert marks.on_tick(0, now + 0.5 * S, now + 0.5 * S) == now - 0.1 * S
