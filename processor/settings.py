@@ -100,7 +100,7 @@ class Settings(BaseSettings):
         description="Seconds the producer waits to fill a request (alerts, DLQ, changelog).",
     )
     producer_buffer: int = Field(
-        5000,
+        100,
         ge=100,
         le=1_000_000,
         description="Records faust's producer buffer holds before the stream waits for it.",

@@ -62,8 +62,8 @@ def create_app(
         log.warning("policy %s: %s", policy.version, warning)
     app = faust.App(settings.app_id, **_faust_config(settings))
     check_app(app)
-    # faust flushes its producer buffer whenever it holds more than this (100 by default) before
-    # it hands the streams the next record: a batch's changelog writes would stall every batch.
+    # faust flushes its producer buffer whenever it holds more than this before it hands the
+    # streams the next record (a batch's changelog writes can exceed it; see BENCHMARKS.md).
     app.producer.buffer.max_messages = settings.producer_buffer
     events = app.topic(
         settings.events_topic,
