@@ -5,7 +5,8 @@ Each benchmark runs as its own process against the benchmark broker ($BENCH_BOOT
 --controller-port 29093 --data-dir .run/bench-kafka`). JSON lines go to stdout and to
 `.run/bench/results-<time>.jsonl`; the table at the end holds the medians against the aims.
 
-    .venv/bin/python bench/run.py [--quick] [--only replay,throughput,scale,ingest,tombstone,delay]
+    .venv/bin/python bench/run.py [--quick]
+        [--only replay,throughput,scale,ingest,tombstone,paging,delay]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ BENCHES = {
     "ingest": "ingest_bench.py",
     "tombstone": "tombstone_bench.py",
     "delay": "delay_bench.py",
+    "paging": "paging_bench.py",
 }
 # (summary, field, label, aim, higher is better)
 ROWS = [

@@ -16,6 +16,7 @@ from processor.commands.simulate import simulate
 from processor.commands.topics import topics
 from processor.commands.worker import worker
 from processor.ingest.command import ingest
+from processor.paging.command import page
 
 __all__ = ["cli", "main"]
 
@@ -26,7 +27,7 @@ def cli() -> None:
     """Watch support tickets against their SLA; raise near-breach, breach and resolved alerts."""
 
 
-for _command in (replay, worker, topics, alerts, events, policy, simulate, demo, ingest):
+for _command in (replay, worker, topics, alerts, events, policy, simulate, demo, ingest, page):
     cli.add_command(_command)
 
 

@@ -19,7 +19,10 @@ from processor.domain.alerts import Alert
 from processor.domain.events import Event
 from processor.settings import Settings
 
-__all__ = ["TopicSpec", "generated_files", "topic_specs"]
+__all__ = ["TABLE_NAME", "TopicSpec", "changelog_topic", "generated_files", "topic_specs"]
+
+TABLE_NAME = "tickets"
+"""The worker's faust table; faust names its changelog topic `<app_id>-<table>-changelog`."""
 
 _DAY_MS = 24 * 3600 * 1000
 _MAX_MESSAGE = 4 * 1024 * 1024
@@ -80,6 +83,11 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             big,
         ),
     ]
+
+
+def changelog_topic(settings: Settings) -> str:
+    """The ticket table's changelog topic (created by faust when the worker starts)."""
+    return f"{settings.app_id}-{TABLE_NAME}-changelog"
 
 
 def generated_files() -> dict[str, str]:

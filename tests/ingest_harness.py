@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from worker_harness import REPO, free_port
-
+from devtools import REPO, free_port
 from processor.ingest.signatures import sign_jira, sign_zendesk
 
 ZENDESK_SECRET = "zd-test-signing-secret"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the ops tests need, only when missing (idempotent, quiet):
 #   - prometheus      -> promtool (check config/rules, rule unit tests) and the server for `make run`
+#   - prometheus-alertmanager -> the real Alertmanager the paging tests, bench and `make run` start
 #   - docker-compose  -> `docker-compose config -q` validates docker-compose.yml without an engine
 #                        (skipped when `docker compose` v2 is available)
 #   - wrk             -> HTTP load generator for bench/ingest_bench.py
@@ -10,6 +11,7 @@ set -euo pipefail
 packages=()
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+command -v prometheus-alertmanager >/dev/null 2>&1 || packages+=(prometheus-alertmanager)
 if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
     packages+=(docker-compose)
 fi
@@ -32,3 +34,7 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 
 command -v promtool >/dev/null 2>&1 || { echo "error: promtool still missing after install" >&2; exit 1; }
+command -v prometheus-alertmanager >/dev/null 2>&1 || {
+    echo "error: prometheus-alertmanager still missing after install" >&2
+    exit 1
+}

@@ -1,7 +1,9 @@
-"""`sla-processor demo` (what `make run` starts): broker, topics, worker, simulator, live alerts.
+"""`sla-processor demo` (what `make run` starts): broker, topics, worker, simulator, live alerts,
+and the pages in Alertmanager.
 
 It starts only what is missing: the local broker unless `SLA_BOOTSTRAP_SERVERS` points at one,
-then the worker, `ingest` (webhooks) and the traffic simulator as child processes, sends one
+then the worker, `ingest` (webhooks), Alertmanager (when `prometheus-alertmanager` is
+installed) with the paging forwarder, and the traffic simulator as child processes, sends one
 signed sample Zendesk webhook through ingest, and prints alerts as they arrive.
 Ctrl-C (or SIGTERM, or `--duration`) stops, in reverse order, everything it started.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -79,9 +82,10 @@ def demo(
         _run_checked([sys.executable, "-m", "processor", "topics", "create"], env)
         url = f"http://{settings.web_host}:{settings.web_port}"
         stack.enter_context(_Child("worker", ["worker"], env))
+        pages = _paging(stack, env)  # starts while the worker gets ready
         _wait_healthy(url, stop)
         ingest_url = _ingest(stack, env, ingest_port, stop)
-        _banner(bootstrap, url, ingest_url)
+        _banner(bootstrap, url, ingest_url, pages)
         tail = stack.enter_context(
             _Child("alerts", ["alerts", "tail", "--follow", "--from-end"], env, show=True)
         )
@@ -105,9 +109,8 @@ def demo(
         )
         _sample(ingest_url, env)
         _wait(stop, duration, tail)
-        click.echo(
-            "\nstopping: simulator, ingest, worker" + (", broker" if own_broker else ""), err=True
-        )
+        started = "simulator, ingest, " + ("forwarder, Alertmanager, " if pages else "") + "worker"
+        click.echo(f"\nstopping: {started}" + (", broker" if own_broker else ""), err=True)
 
 
 class _StopFlag:
@@ -135,6 +138,40 @@ def _broker(stack: ExitStack, configured: str) -> tuple[str, bool]:
     else:
         click.echo(f"using the local Kafka already running at {kafka.bootstrap}", err=True)
     return kafka.bootstrap, started
+
+
+def _paging(stack: ExitStack, env: dict[str, str]) -> str | None:
+    """Alertmanager (on 9093 if free) and `sla-processor page` forwarding to it; its URL, or
+    None when prometheus-alertmanager is not installed."""
+    from processor.paging.localam import LocalAlertmanager, alertmanager_binary
+
+    if alertmanager_binary() is None:
+        click.echo(
+            "prometheus-alertmanager not installed: no pages (make setup installs it)", err=True
+        )
+        return None
+    port = 9093 if _port_free(9093) else _free_port()
+    am = LocalAlertmanager(RUN_DIR / "alertmanager", port, group_wait="10s")
+    am.start()
+    stack.callback(am.stop)
+    paging_env = {
+        **env,
+        "SLA_ALERTMANAGER_URL": am.url,
+        "SLA_PAGING_WEB_PORT": env.get("SLA_PAGING_WEB_PORT") or str(_free_port()),
+    }
+    stack.enter_context(_Child("page", ["page"], paging_env))
+    return f"{am.url}/#/alerts"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _run_checked(cmd: list[str], env: dict[str, str]) -> None:
@@ -214,16 +251,17 @@ def _wait_healthy(url: str, stop: _StopFlag, timeout: float = 120, name: str = "
     raise click.ClickException(f"{name} not ready at {url}/healthz; see {RUN_DIR}/{name}.log")
 
 
-def _banner(bootstrap: str, url: str, ingest_url: str) -> None:
+def _banner(bootstrap: str, url: str, ingest_url: str, pages: str | None) -> None:
     lines = [
         "",
         "sla-processor demo is running",
         f"  Kafka:        {bootstrap}",
         f"  metrics:      {url}/metrics",
+        f"  Alertmanager: {pages or '(not installed)'}",
         f"  health:       {url}/healthz",
         f"  ticket state: {url}/tickets/<ticket_id>",
         f"  webhooks:     {ingest_url}/webhooks/zendesk (signed), {ingest_url}/metrics",
-        f"  logs:         {RUN_DIR}/worker.log, {RUN_DIR}/simulate.log",
+        f"  logs:         {RUN_DIR}/{{worker,ingest,page,simulate}}.log",
         f"  events sent:  {RUN_DIR}/demo-events.jsonl (replay it: sla-processor replay FILE)",
         "alerts as they are published (Ctrl-C stops everything):",
     ]

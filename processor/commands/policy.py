@@ -9,6 +9,7 @@ import click
 from processor.commands.options import policy_path
 from processor.domain.constants import PRIORITIES, TIERS
 from processor.domain.durations import format_duration
+from processor.domain.holidays import HOLIDAYS_VERSION
 from processor.domain.policy import (
     BeforeDeadline,
     CalendarSpec,
@@ -17,6 +18,7 @@ from processor.domain.policy import (
     Tier,
     load_policy,
 )
+from processor.domain.policy_specs import CountryHolidays
 
 __all__ = ["describe_policy", "policy"]
 
@@ -80,7 +82,19 @@ def describe_policy(loaded: Policy) -> list[str]:
     lines += [f"  {n:<{width}}  {_calendar(c)}" for n, c in loaded.calendars.items()]
     lines.append("targets (business time from the start):")
     lines += [_row(loaded, tier, priority) for tier in TIERS for priority in PRIORITIES]
+    for metric in loaded.metric_names[1:]:
+        lines.append(f"{metric} targets{_metric_note(loaded, metric)}:")
+        lines += [_row(loaded, t, p, metric) for t in TIERS for p in PRIORITIES]
     return lines
+
+
+def _metric_note(loaded: Policy, metric: str) -> str:
+    if metric == "next_reply":
+        return " (each cycle, from the customer's reply)"
+    pause = ", ".join(sorted(loaded.pause_on)) or "nothing"
+    return f" (from the start; paused while {pause}; solved_retention " + (
+        f"{format_duration(loaded.solved_retention, days=True)})"
+    )
 
 
 def _threshold_specs(loaded: Policy) -> str:
@@ -97,12 +111,17 @@ def _calendar(spec: CalendarSpec) -> str:
     if spec.type == "always":
         return "24x7"
     windows = ", ".join(f"{w.start} -> {w.end}" for w in spec.windows)
-    holidays = ", ".join(day.isoformat() for day in spec.holidays) or "none"
+    holidays = ", ".join(day.isoformat() for day in spec.dates) or "none"
+    if isinstance(spec.holidays, CountryHolidays):
+        where = spec.holidays.country + (
+            f"-{spec.holidays.subdivision}" if spec.holidays.subdivision else ""
+        )
+        holidays = f"public holidays of {where} (holidays {HOLIDAYS_VERSION}); dates: {holidays}"
     return f"weekly, ticket's local time: {windows}; holidays: {holidays}"
 
 
-def _row(loaded: Policy, tier: Tier, priority: int) -> str:
-    target = loaded.target(tier, priority)
+def _row(loaded: Policy, tier: Tier, priority: int, metric: str = "first_response") -> str:
+    target = loaded.target(tier, priority, metric)
     *near, breach = loaded.thresholds_for(target)
     due = [f"near-breach {', '.join(format_duration(t.elapsed) for t in near)}"] if near else []
     due.append(f"breach {format_duration(breach.elapsed)}")

@@ -113,7 +113,8 @@ def describe_errors(error: ValidationError) -> list[str]:
     `tiers.basic.targets: priority 5 is not one of 1-4`."""
     lines = []
     for detail in error.errors(include_url=False):
-        where = ".".join(shorten(str(part)) for part in detail["loc"])
+        parts = [str(part) for part in detail["loc"] if not str(part).startswith("<")]
+        where = ".".join(shorten(part) for part in parts)
         what = _describe(detail)
         lines.append(f"{where}: {what}" if where else what)
     return lines

@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from processor.domain.events import Tier
 from processor.domain.instants import format_instant  # re-exported: callers import it from here
 
-__all__ = ["Alert", "AlertType", "alert_id", "format_instant", "threshold_key"]
+__all__ = ["Alert", "AlertType", "alert_id", "clock_alert_id", "format_instant", "threshold_key"]
 
 AlertType = Literal["sla.near_breach", "sla.breached", "sla.resolved"]
 
@@ -41,6 +41,16 @@ def alert_id(
         at, level = format_instant(deadline), threshold_key(threshold)
         key = f"{ticket_id}\x1f{metric}\x1f{at}\x1f{level}"
     return _uuid5(key)
+
+
+def clock_alert_id(
+    ticket_id: str, metric: str, parts: tuple[str, ...], threshold: float | None
+) -> str:
+    """Id of an alert of next_reply or resolution: `parts` are the clock's identity (the cycle's
+    start and deadline; the origin and target seconds; for resolved, the cycle start or the stop
+    instant)."""
+    level = "resolved" if threshold is None else threshold_key(threshold)
+    return _uuid5("\x1f".join((ticket_id, metric, *parts, level)))
 
 
 def _uuid5(name: str) -> str:

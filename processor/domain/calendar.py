@@ -23,7 +23,7 @@ when clocks jumped from 00:00 to 01:00) resolves to the transition instant, and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -169,7 +169,8 @@ def _zone(tz: str | ZoneInfo) -> ZoneInfo:
 
 
 class WeeklyCalendar:
-    """Open during recurring weekly windows in one IANA zone, closed on holidays.
+    """Open during recurring weekly windows in one IANA zone, closed on holidays: the local
+    dates of `holidays`, and those in `public` (a country's public holidays, any year).
 
     A holiday (a local date) closes that whole local day, [00:00, next day 00:00), wherever it
     intersects a window. Open intervals are computed once per local week and cached, so `add`
@@ -181,6 +182,7 @@ class WeeklyCalendar:
         tz: str | ZoneInfo,
         windows: Sequence[WeeklyWindow],
         holidays: Iterable[date] = (),
+        public: Container[date] | None = None,
     ) -> None:
         self._zone = _zone(tz)
         self._windows = tuple(windows)
@@ -190,6 +192,7 @@ class WeeklyCalendar:
             if not isinstance(window, WeeklyWindow):
                 raise TypeError(f"windows must be WeeklyWindow, got {type(window).__name__}")
         self._holidays = frozenset(holidays)
+        self._public = public  # a country's public holidays (looked up per local date)
         self._week = lru_cache(maxsize=_WEEK_CACHE_SIZE)(self._build_week)
 
     @property
@@ -260,10 +263,13 @@ class WeeklyCalendar:
         closed = [
             (self._resolve(monday + n * _DAY), self._resolve(monday + (n + 1) * _DAY))
             for n in range(7)
-            if (monday + n * _DAY).date() in self._holidays
+            if self._closed((monday + n * _DAY).date())
         ]
         intervals = subtract(clip(union(raw), start, end), closed)
         return Week.build(key, start, end, intervals)
+
+    def _closed(self, day: date) -> bool:
+        return day in self._holidays or (self._public is not None and day in self._public)
 
     def _resolve(self, wall: datetime) -> int:
         return resolve_local(wall, self._zone)

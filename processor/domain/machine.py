@@ -30,6 +30,7 @@ from typing import cast
 
 from processor.domain.alerts import Alert, alert_id, format_instant
 from processor.domain.calendar import BusinessCalendar
+from processor.domain.clocks import Lifecycle
 from processor.domain.events import (
     AgentResponded,
     Event,
@@ -39,6 +40,7 @@ from processor.domain.events import (
     Tier,
     parse_event,
 )
+from processor.domain.lifecycle import NEXT_REPLY, RESOLUTION, LifecycleRules
 from processor.domain.policy import Policy, Threshold
 from processor.domain.state import TicketState
 
@@ -79,15 +81,23 @@ class Outcome:
     """Clocks that stopped in this call (several metrics can stop on one event)."""
 
 
-class SlaMachine:
+class SlaMachine(LifecycleRules):
     """Applies events and watermarks to ticket states under one policy."""
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._retention = policy.pending_event_retention
         self._tombstone = policy.tombstone_retention
+        self._solved_retention = policy.solved_retention
         self._thresholds: dict[timedelta, list[Threshold]] = {}
-        self._calendars: dict[tuple[str, str], BusinessCalendar] = {}
+        self._calendars: dict[tuple[str, str, str | None], BusinessCalendar] = {}
+        self._targets: dict[tuple[str, int, str], timedelta] = {}
+        names = policy.metric_names
+        self._next_reply, self._resolution = NEXT_REPLY in names, RESOLUTION in names
+        self._lifecycle = len(names) > 1
+        self._pause_on = policy.pause_on
+        self._from_change = policy.on_priority_change == "from_change"
+        self._country = policy.needs_country
 
     def apply(
         self,
@@ -126,35 +136,58 @@ class SlaMachine:
         out = Outcome()
         if state.phase == "open":
             self._raise_due(state, watermark, now, out, inclusive=inclusive)
+            life = self._life(state)
+            if life is not None and life.solved_at is not None:
+                solved_end = life.solved_at + self._solved_retention
+                if _passed(solved_end, watermark, inclusive):
+                    self._finalize(state, solved_end)
         elif state.phase == "pending":
             since = state.pending_since
             if since is not None and _passed(since + self._retention, watermark, inclusive):
                 out.dropped = len(state.pending)
                 out.delete = True
-        elif state.stopped_at is not None and _passed(
-            state.stopped_at + self._tombstone, watermark, inclusive
-        ):
-            out.delete = True
+        else:
+            final = _final_at(state)
+            if final is not None and _passed(final + self._tombstone, watermark, inclusive):
+                out.delete = True
         return out
 
     def next_due(self, state: TicketState) -> datetime | None:
-        """The earliest instant at which `due` would change something, or None."""
+        """The earliest instant at which `due` would change something, or None: over the
+        metrics of an open ticket, the earliest threshold not yet raised (and the end of a
+        solved ticket's `solved_retention`)."""
         if state.phase == "open":
-            if not state.sent:
-                return state.thresholds[0][1] if state.thresholds else None
-            current = format_instant(_deadline(state))
-            for fraction, at in state.thresholds:
-                if (current, fraction) not in state.sent:
-                    return at
-            return None
+            first = _next_first(state)
+            life = self._life(state)
+            if life is None:
+                return first
+            found = [first, self._next_clock_due(life)]
+            if life.solved_at is not None:
+                found.append(life.solved_at + self._solved_retention)
+            return min((at for at in found if at is not None), default=None)
         if state.phase == "pending":
             return None if state.pending_since is None else state.pending_since + self._retention
-        return None if state.stopped_at is None else state.stopped_at + self._tombstone
+        final = _final_at(state)
+        return None if final is None else final + self._tombstone
 
     def running(self, state: TicketState) -> list[str]:
         """The metrics whose clock is still running (or paused) on this ticket, for reports:
-        it counts under its current tier and priority."""
-        return [self.policy.metric] if state.phase == "open" else []
+        it counts under its current tier and priority. A solved ticket's resolution clock has
+        stopped (it resumes if the ticket is reopened)."""
+        if state.phase != "open":
+            return []
+        names: list[str] = [self.policy.metric] if state.stopped_at is None else []
+        life = self._life(state)
+        if life is not None:
+            if life.next_reply is not None:
+                names.append(NEXT_REPLY)
+            if life.resolution is not None and life.status != "solved":
+                names.append(RESOLUTION)
+        return names
+
+    def _life(self, state: TicketState) -> Lifecycle | None:
+        """The ticket's next-reply / resolution state, if this policy runs those metrics."""
+        return state.life if self._lifecycle else None
 
     # -- phases -----------------------------------------------------------------------------
 
@@ -188,6 +221,12 @@ class SlaMachine:
     ) -> None:
         passed = event.occurred_at if horizon is None else min(event.occurred_at, horizon)
         self._raise_due(state, passed, now, out)
+        life = self._life(state)
+        if life is not None:
+            self._apply_life(state, life, event, now, out)
+            if isinstance(event, PriorityChanged) and state.phase == "open":
+                self._raise_due(state, passed, now, out)  # a retarget may put thresholds past
+            return
         if isinstance(event, AgentResponded) and event.public:
             self._stop(state, event.occurred_at, "response", now, out)
         elif isinstance(event, StatusChanged) and event.status in _STOP_STATUSES:
@@ -206,7 +245,14 @@ class SlaMachine:
         state.timezone = event.timezone
         state.created_at = event.occurred_at
         state.origin = event.occurred_at
+        if self._country:
+            state.country = event.country
         self._set_deadline(state)
+        if self._lifecycle:
+            self._open_life(state, event.occurred_at)
+
+    def _change_first(self, state: TicketState, event: PriorityChanged) -> None:
+        self._change_priority(state, event)
 
     def _change_priority(self, state: TicketState, event: PriorityChanged) -> None:
         state.priority = event.priority
@@ -217,9 +263,8 @@ class SlaMachine:
 
     def _set_deadline(self, state: TicketState) -> None:
         assert state.origin is not None
-        tier = _tier(state)
-        target = self.policy.target(tier, state.priority)
-        calendar = self._calendar(tier, state.timezone)
+        target = self._target(state, self.policy.metric)
+        calendar = self._calendar_of(state)
         state.target_seconds = int(target.total_seconds())
         state.deadline = calendar.add(state.origin, target)
         state.thresholds = [
@@ -227,11 +272,21 @@ class SlaMachine:
             for t in self._thresholds_for(target)
         ]
 
-    def _calendar(self, tier: Tier, tz: str) -> BusinessCalendar:
-        """`Policy.calendar`, looked up once per (tier, zone) (the policy is immutable)."""
-        found = self._calendars.get((tier, tz))
+    def _target(self, state: TicketState, metric: str) -> timedelta:
+        """`Policy.target`, looked up once per (tier, priority, metric)."""
+        key = (state.tier, state.priority, metric)
+        found = self._targets.get(key)
         if found is None:
-            found = self._calendars[(tier, tz)] = self.policy.calendar(tier, tz)
+            found = self._targets[key] = self.policy.target(_tier(state), state.priority, metric)
+        return found
+
+    def _calendar_of(self, state: TicketState) -> BusinessCalendar:
+        """`Policy.calendar`, looked up once per (tier, zone, country) (the policy is
+        immutable; the country is kept only when a calendar takes holidays from it)."""
+        key = (state.tier, state.timezone, state.country)
+        found = self._calendars.get(key)
+        if found is None:
+            found = self._calendars[key] = self.policy.calendar(_tier(state), *key[1:])
         return found
 
     def _thresholds_for(self, target: timedelta) -> list[Threshold]:
@@ -244,29 +299,51 @@ class SlaMachine:
     def _stop(
         self, state: TicketState, at: datetime, reason: str, now: datetime, out: Outcome
     ) -> None:
+        """Stop the first response of a first-response-only ticket: it becomes a tombstone."""
+        self._stop_first(state, at, reason, now, out)
+        state.phase = "stopped"
+        state.shrink()
+
+    def _stop_first(
+        self, state: TicketState, at: datetime, reason: str, now: datetime, out: Outcome
+    ) -> None:
         assert state.created_at is not None
         stop = max(at, state.created_at)  # a response logged before creation counts as zero
         deadline = _deadline(state)
-        calendar = self._calendar(_tier(state), state.timezone)
-        elapsed = calendar.between(state.created_at, stop)
-        state.phase, state.stopped_at, state.stop_reason = "stopped", stop, reason
+        elapsed = self._calendar_of(state).between(state.created_at, stop)
+        state.stopped_at, state.stop_reason = stop, reason
         state.met = stop <= deadline
-        out.stops.append(
-            StopRecord(
-                state.tier,
-                state.priority,
-                elapsed.total_seconds(),
-                state.met,
-                reason,
-                self.policy.metric,
-                state.ticket_id,
-                stop,
-                state.target_seconds,
-            )
+        self._stop_record(
+            state, self.policy.metric, elapsed, state.target_seconds, state.met, reason, stop, out
         )
         if state.sent and not state.resolved_sent:
             state.resolved_sent = True
             out.alerts.append(self._alert(state, "sla.resolved", None, stop, now))
+        # Only the running cycle's thresholds are kept: the first response's are done.
+        state.thresholds, state.sent = [], []
+
+    def _stop_record(
+        self, state: TicketState, metric: str, spent: timedelta, target: int, met: bool,
+        reason: str, at: datetime, out: Outcome,
+    ) -> None:  # fmt: skip
+        out.stops.append(
+            StopRecord(
+                state.tier,
+                state.priority,
+                spent.total_seconds(),
+                met,
+                reason,
+                metric,
+                state.ticket_id,
+                at,
+                target,
+            )
+        )
+
+    def _finalize(self, state: TicketState, at: datetime) -> None:
+        """Every metric is final: the row becomes a tombstone (deleted after the retention)."""
+        assert state.life is not None
+        state.phase, state.life.final_at = "stopped", at
         state.shrink()
 
     # -- alerts -----------------------------------------------------------------------------
@@ -280,6 +357,10 @@ class SlaMachine:
         *,
         inclusive: bool = False,
     ) -> None:
+        if state.life is not None and self._lifecycle:
+            self._raise_clocks(state, state.life, watermark, now, out, inclusive)
+        if not state.thresholds:
+            return
         deadline = _deadline(state)
         current: str | None = None  # the deadline in RFC 3339, formatted once when needed
         for fraction, at in state.thresholds:
@@ -302,10 +383,18 @@ class SlaMachine:
     ) -> Alert:
         deadline = _deadline(state)
         metric = self.policy.metric
+        ident = alert_id(state.ticket_id, metric, deadline, fraction)
+        target = state.target_seconds
+        return self._make_alert(state, metric, kind, fraction, due_at, deadline, target, ident, now)
+
+    def _make_alert(
+        self, state: TicketState, metric: str, kind: str, fraction: float | None,
+        due_at: datetime, deadline: datetime, target: int, alert_id: str, now: datetime,
+    ) -> Alert:  # fmt: skip
         return Alert.model_validate(
             {
                 "type": kind,
-                "alert_id": alert_id(state.ticket_id, metric, deadline, fraction),
+                "alert_id": alert_id,
                 "ticket_id": state.ticket_id,
                 "customer_id": state.customer_id,
                 "tier": state.tier,
@@ -314,7 +403,7 @@ class SlaMachine:
                 "threshold": fraction,
                 "due_at": due_at,
                 "deadline": deadline,
-                "target_seconds": state.target_seconds,
+                "target_seconds": target,
                 "policy_version": self.policy.version,
                 "emitted_at": now,
             }
@@ -323,6 +412,24 @@ class SlaMachine:
 
 def _passed(at: datetime, watermark: datetime, inclusive: bool) -> bool:
     return at <= watermark if inclusive else at < watermark
+
+
+def _next_first(state: TicketState) -> datetime | None:
+    """The first-response threshold `due` would raise next."""
+    if not state.sent:
+        return state.thresholds[0][1] if state.thresholds else None
+    current = format_instant(_deadline(state))
+    for fraction, at in state.thresholds:
+        if (current, fraction) not in state.sent:
+            return at
+    return None
+
+
+def _final_at(state: TicketState) -> datetime | None:
+    """When a tombstone's ticket became final (its first response, or its close)."""
+    if state.life is not None and state.life.final_at is not None:
+        return state.life.final_at
+    return state.stopped_at
 
 
 def _deadline(state: TicketState) -> datetime:

@@ -46,6 +46,7 @@ from processor.domain.policy_specs import (
     BeforeDeadline,
     CalendarSpec,
     Duration,
+    MetricsSpec,
     ThresholdSpec,
     Tiers,
     TierSpec,
@@ -56,6 +57,7 @@ from processor.domain.quoting import quote, shorten
 from processor.domain.thresholds import Threshold, threshold_at, threshold_problems
 
 __all__ = [
+    "FIRST_RESPONSE",
     "PRIORITIES",
     "TIERS",
     "BeforeDeadline",
@@ -73,6 +75,8 @@ __all__ = [
 ]
 
 TIERS: tuple[Tier, ...] = get_args(Tier)
+FIRST_RESPONSE = "first_response"
+_MORE = ("next_reply", "resolution")
 CalendarName = Annotated[str, Field(min_length=1, max_length=64)]
 _MAX_WEEKS = 520  # a target may need at most ~10 years of its calendar's open time
 _TOO_LARGE = f"the policy is larger than {MAX_POLICY_BYTES // 1024} KiB; nothing was read"
@@ -88,22 +92,24 @@ class PolicyError(ValueError):
 
 
 class _CalendarCache:
-    """Calendars built by one policy, per (tier, tz). Equal to any other, so a policy that has
+    """Calendars built by one policy, per (tier, tz, country); the country only counts for a
+    calendar whose holidays are `{country: from_ticket}`. Equal to any other, so a policy that has
     built calendars still equals one that has not; entries remember their spec, so a copy with
     different calendars does not reuse stale ones."""
 
     def __init__(self) -> None:
-        self._items: dict[tuple[str, str], tuple[CalendarSpec, BusinessCalendar]] = {}
+        self._items: dict[tuple[str, str, str | None], tuple[CalendarSpec, BusinessCalendar]] = {}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _CalendarCache)
 
     __hash__ = None  # type: ignore[assignment]
 
-    def get(self, tier: str, tz: str, spec: CalendarSpec) -> BusinessCalendar:
-        entry = self._items.get((tier, tz))
+    def get(self, tier: str, tz: str, spec: CalendarSpec, country: str | None) -> BusinessCalendar:
+        key = (tier, tz, country if spec.from_ticket else None)
+        entry = self._items.get(key)
         if entry is None or entry[0] is not spec:
-            entry = self._items[(tier, tz)] = (spec, spec.build(tz))
+            entry = self._items[key] = (spec, spec.build(tz, key[2]))
         return entry[1]
 
 
@@ -116,6 +122,8 @@ class Policy(BaseModel):
     on_priority_change: Literal["from_creation", "from_change"] = "from_creation"
     pending_event_retention: Duration = timedelta(days=7)
     tombstone_retention: Duration = timedelta(days=30)
+    solved_retention: Duration = timedelta(days=30)
+    metrics: MetricsSpec | None = None
     thresholds: Annotated[
         list[ThresholdSpec], Field(max_length=MAX_THRESHOLDS), AfterValidator(distinct)
     ] = [0.75, 0.9]
@@ -140,12 +148,15 @@ class Policy(BaseModel):
     def _span_problems(self) -> list[str]:
         """Targets that need more than `_MAX_WEEKS` weeks of their calendar's open time."""
         problems = []
-        for tier, spec in self._tier_specs():
+        for metric, tier, targets in self._metric_tables():
+            spec = self._tier(tier)
             open_per_week = self.calendars[spec.calendar].open_per_week()
-            for priority, target in spec.targets.items():
+            where = f"tiers.{tier}" if metric == FIRST_RESPONSE else f"metrics.{metric}.targets"
+            for priority, target in targets.items():
                 if target > open_per_week * _MAX_WEEKS:
                     problems.append(
-                        f"tiers.{tier}.targets.{priority}: {format_duration(target, days=True)} "
+                        f"{where}.{tier if metric != FIRST_RESPONSE else 'targets'}.{priority}: "
+                        f"{format_duration(target, days=True)} "
                         f"of business time takes more than {_MAX_WEEKS // 52} years of calendar "
                         f"{quote(spec.calendar)} (open {format_duration(open_per_week)} a week)"
                     )
@@ -153,10 +164,41 @@ class Policy(BaseModel):
 
     def _targets(self) -> dict[str, timedelta]:
         return {
-            f"{tier} P{priority}": target
-            for tier, spec in self._tier_specs()
-            for priority, target in spec.targets.items()
+            f"{_label(metric)}{tier} P{priority}": target
+            for metric, tier, spec in self._metric_tables()
+            for priority, target in spec.items()
         }
+
+    def _metric_tables(self) -> list[tuple[str, Tier, dict[int, timedelta]]]:
+        """(metric, tier, targets by priority) of every enabled metric."""
+        tables = [(FIRST_RESPONSE, tier, dict(spec.targets)) for tier, spec in self._tier_specs()]
+        for metric in self.metric_names[1:]:
+            tables += [(metric, tier, self._metric_targets(metric, tier)) for tier in TIERS]
+        return tables
+
+    def _metric_targets(self, metric: str, tier: Tier) -> dict[int, timedelta]:
+        spec = getattr(self.metrics, metric)
+        targets: dict[int, timedelta] = getattr(spec.targets, tier)
+        return targets
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """The enabled metrics: first response, then next_reply and resolution if enabled."""
+        extra = self.metrics
+        if extra is None:
+            return (FIRST_RESPONSE,)
+        return (FIRST_RESPONSE, *(m for m in _MORE if getattr(extra, m) is not None))
+
+    @property
+    def pause_on(self) -> frozenset[str]:
+        """Statuses during which the resolution clock does not run."""
+        spec = None if self.metrics is None else self.metrics.resolution
+        return frozenset(spec.pause_on) if spec is not None else frozenset()
+
+    @property
+    def needs_country(self) -> bool:
+        """Whether some calendar takes its holidays from the ticket's country."""
+        return any(spec.from_ticket for spec in self.calendars.values())
 
     @property
     def warnings(self) -> list[str]:
@@ -167,16 +209,24 @@ class Policy(BaseModel):
             for warning in spec.warnings()
         ]
 
-    def target(self, tier: Tier, priority: int) -> timedelta:
-        """The first-response target (business time) for a tier and priority 1-4."""
-        targets = self._tier(tier).targets
+    def target(self, tier: Tier, priority: int, metric: str = "first_response") -> timedelta:
+        """The target (business time) of `metric` for a tier and priority 1-4."""
+        if metric == FIRST_RESPONSE:
+            targets = self._tier(tier).targets
+        elif metric in self.metric_names:
+            self._tier(tier)  # checks the tier
+            targets = self._metric_targets(metric, tier)
+        else:
+            raise ValueError(f"metric {metric!r} is not enabled by policy {self.version!r}")
         if priority not in targets:
             raise ValueError(f"priority {priority!r} is not one of 1-4")
         return targets[priority]
 
-    def calendar(self, tier: Tier, tz: str) -> BusinessCalendar:
-        """The tier's business calendar in IANA zone `tz`, built once per (tier, tz)."""
-        return self._calendars.get(tier, tz, self.calendars[self._tier(tier).calendar])
+    def calendar(self, tier: Tier, tz: str, country: str | None = None) -> BusinessCalendar:
+        """The tier's business calendar in IANA zone `tz` (and, for holidays `from_ticket`, the
+        ticket's `country`), built once per (tier, tz, country)."""
+        spec = self.calendars[self._tier(tier).calendar]
+        return self._calendars.get(tier, tz, spec, country)
 
     def calendar_name(self, tier: Tier) -> str:
         return self._tier(tier).calendar
@@ -206,6 +256,10 @@ class Policy(BaseModel):
 
 
 # --- loading --------------------------------------------------------------------------------------
+
+
+def _label(metric: str) -> str:
+    return "" if metric == FIRST_RESPONSE else f"{metric} "
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

@@ -13,13 +13,16 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainValidator,
+    Tag,
     model_validator,
 )
 
 from processor.domain.calendar import AlwaysOpen, BusinessCalendar, WeeklyCalendar, WeeklyWindow
 from processor.domain.durations import format_duration, parse_duration
+from processor.domain.holidays import country_holidays, country_problem
 from processor.domain.quoting import quote
 
 __all__ = [
@@ -30,11 +33,16 @@ __all__ = [
     "PRIORITIES",
     "BeforeDeadline",
     "CalendarSpec",
+    "CountryHolidays",
     "Duration",
     "LocalDate",
+    "MetricsSpec",
+    "NextReplySpec",
+    "ResolutionSpec",
     "Target",
     "ThresholdSpec",
     "TierSpec",
+    "TierTargets",
     "Tiers",
     "WeekTime",
     "WindowSpec",
@@ -203,14 +211,66 @@ class WindowSpec(BaseModel):
             raise ValueError(f"window {self.start} -> {self.end} is empty") from None
 
 
+class CountryHolidays(BaseModel):
+    """`{country: FR}`, `{country: US, subdivision: NY, dates: [2026-12-24]}` or
+    `{country: from_ticket}` (the `country` of the ticket's `ticket.created`): the public
+    holidays of the `holidays` package (pinned: its data moves deadlines), plus `dates`."""
+
+    model_config = MODEL_CONFIG
+    country: Annotated[str, Field(pattern=r"^([A-Z]{2}|from_ticket)$")]
+    subdivision: Annotated[str, Field(min_length=1, max_length=16)] | None = None
+    dates: list[LocalDate] = Field(default_factory=list, max_length=2000)
+
+    @model_validator(mode="after")
+    def _known(self) -> CountryHolidays:
+        if self.country == "from_ticket":
+            if self.subdivision is not None:
+                raise ValueError("a subdivision needs a fixed country, not from_ticket")
+            return self
+        problem = country_problem(self.country, self.subdivision)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def from_ticket(self) -> bool:
+        return self.country == "from_ticket"
+
+
+HOLIDAY_FORMS = ("<dates>", "<country>")
+"""Tags of the two forms of `holidays` (left out of the locations of error messages)."""
+
+
+def _holidays_form(value: object) -> str:
+    return HOLIDAY_FORMS[isinstance(value, dict | CountryHolidays)]
+
+
+HolidaysSpec = Annotated[
+    Annotated[Annotated[list[LocalDate], Field(max_length=2000)], Tag(HOLIDAY_FORMS[0])]
+    | Annotated[CountryHolidays, Tag(HOLIDAY_FORMS[1])],
+    Discriminator(_holidays_form),
+]
+
+
 class CalendarSpec(BaseModel):
-    """`{type: always}` (24x7) or `{type: weekly, windows: [...], holidays: [YYYY-MM-DD, ...]}`."""
+    """`{type: always}` (24x7) or `{type: weekly, windows: [...], holidays: ...}`, where
+    `holidays` is a list of local dates or a `CountryHolidays` mapping."""
 
     model_config = MODEL_CONFIG
     type: Literal["always", "weekly"]
     # Bounded so that building a week of the calendar stays cheap.
     windows: list[WindowSpec] = Field(default_factory=list, max_length=50)
-    holidays: list[LocalDate] = Field(default_factory=list, max_length=2000)
+    holidays: HolidaysSpec = Field(default_factory=list)
+
+    @property
+    def dates(self) -> list[date]:
+        """The explicit holiday dates (of either form)."""
+        return self.holidays.dates if isinstance(self.holidays, CountryHolidays) else self.holidays
+
+    @property
+    def from_ticket(self) -> bool:
+        """Whether the holidays depend on the ticket's country."""
+        return isinstance(self.holidays, CountryHolidays) and self.holidays.from_ticket
 
     @model_validator(mode="after")
     def _shape(self) -> CalendarSpec:
@@ -219,7 +279,7 @@ class CalendarSpec(BaseModel):
                 "a weekly calendar needs at least one window, e.g. "
                 "windows: [{from: 'mon 00:01', to: 'fri 23:59'}]"
             )
-        if self.type == "always" and (self.windows or self.holidays):
+        if self.type == "always" and (self.windows or self.holidays != []):
             raise ValueError("an 'always' calendar is open 24x7: it takes no windows or holidays")
         return self
 
@@ -242,11 +302,18 @@ class CalendarSpec(BaseModel):
             if (window := spec.window()).wraps
         ]
 
-    def build(self, tz: str) -> BusinessCalendar:
-        """The calendar in the IANA zone `tz` (ignored by `always`)."""
+    def build(self, tz: str, country: str | None = None) -> BusinessCalendar:
+        """The calendar in the IANA zone `tz` (ignored by `always`); `country` is the ticket's,
+        used by `{country: from_ticket}` only (an unknown or missing one adds no holidays)."""
         if self.type == "always":
             return AlwaysOpen()
-        return WeeklyCalendar(tz, [spec.window() for spec in self.windows], self.holidays)
+        windows = [spec.window() for spec in self.windows]
+        spec = self.holidays
+        if not isinstance(spec, CountryHolidays):
+            return WeeklyCalendar(tz, windows, spec)
+        code = country if spec.from_ticket else spec.country
+        public = None if code is None else country_holidays(code, spec.subdivision)
+        return WeeklyCalendar(tz, windows, spec.dates, public)
 
 
 class TierSpec(BaseModel):
@@ -260,3 +327,48 @@ class Tiers(BaseModel):
     basic: TierSpec
     silver: TierSpec
     gold: TierSpec
+
+
+class TierTargets(BaseModel):
+    """Targets of one metric for every tier and priority (`{basic: {1: 4h, ...}, ...}`)."""
+
+    model_config = MODEL_CONFIG
+    basic: Annotated[dict[int, Target], BeforeValidator(_priorities)]
+    silver: Annotated[dict[int, Target], BeforeValidator(_priorities)]
+    gold: Annotated[dict[int, Target], BeforeValidator(_priorities)]
+
+
+PauseStatus = Literal["pending", "on_hold"]
+
+
+def _distinct_statuses(values: list[PauseStatus]) -> list[PauseStatus]:
+    if len(set(values)) != len(values):
+        raise ValueError(f"listed more than once: {', '.join(sorted(values))}")
+    return values
+
+
+class NextReplySpec(BaseModel):
+    """`next_reply: {targets: ...}`: a cycle per customer reply, to the next public response."""
+
+    model_config = MODEL_CONFIG
+    targets: TierTargets
+
+
+class ResolutionSpec(BaseModel):
+    """`resolution: {targets: ..., pause_on: [pending, on_hold]}`: creation to solved/closed,
+    not counting business time while the status is in `pause_on`."""
+
+    model_config = MODEL_CONFIG
+    targets: TierTargets
+    pause_on: Annotated[list[PauseStatus], AfterValidator(_distinct_statuses)] = [
+        "pending",
+        "on_hold",
+    ]
+
+
+class MetricsSpec(BaseModel):
+    """The policy's `metrics:` section: the metrics besides first response it enables."""
+
+    model_config = MODEL_CONFIG
+    next_reply: NextReplySpec | None = None
+    resolution: ResolutionSpec | None = None

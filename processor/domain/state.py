@@ -12,6 +12,10 @@ A ticket is in one of three phases:
   too) is ignored until the policy's `tombstone_retention` has passed after `stopped_at` (event
   time), and then the row is deleted.
 
+With next reply or resolution enabled, `life` holds the ticket's status and those clocks, and
+the phase stays `open` after the first response until every metric is final (closed, or solved
+for the policy's `solved_retention`); `stopped_at` / `met` are then the first response's.
+
 `to_dict` / `from_dict` give a JSON-compatible form for the changelog-backed table. Every key is
 always written, so a worker of the previous release can still read a tombstone (rolling upgrade),
 and `from_dict` shrinks a stopped row that such a worker wrote.
@@ -25,6 +29,7 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 from processor.domain.alerts import format_instant
+from processor.domain.clocks import Lifecycle
 
 __all__ = ["MAX_SEEN_IDS", "TOMBSTONE_SEEN_IDS", "Phase", "TicketState"]
 
@@ -62,6 +67,15 @@ class TicketState:
     """Raw JSON of events that arrived before `ticket.created`, in arrival order."""
     pending_since: datetime | None = None
     seen: list[str] = field(default_factory=list)
+    country: str | None = None
+    """The ticket's country, kept only when a calendar takes holidays `from_ticket`."""
+    life: Lifecycle | None = None
+    """Status and the next-reply and resolution clocks; only when the policy enables them."""
+
+    @property
+    def first_running(self) -> bool:
+        """Whether the first-response clock still runs."""
+        return self.phase == "open" and self.stopped_at is None
 
     def has_seen(self, event_id: str) -> bool:
         return event_id in self.seen
@@ -75,6 +89,8 @@ class TicketState:
         """Reduce a stopped ticket to its tombstone (see the module docstring)."""
         self.origin, self.pending_since = None, None
         self.thresholds, self.sent, self.pending = [], [], []
+        if self.life is not None:
+            self.life.shrink()
         del self.seen[: max(len(self.seen) - TOMBSTONE_SEEN_IDS, 0)]
 
     def is_sent(self, deadline: datetime, threshold: float) -> bool:
@@ -89,6 +105,15 @@ class TicketState:
         return [t for d, t in self.sent if d == current]
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._core_dict()
+        # Written only when used, so the rows of a first-response-only policy keep their bytes.
+        if self.country is not None:
+            out["country"] = self.country
+        if self.life is not None:
+            out["life"] = self.life.to_dict()
+        return out
+
+    def _core_dict(self) -> dict[str, Any]:
         return {
             "ticket_id": self.ticket_id,
             "phase": self.phase,
@@ -136,6 +161,8 @@ class TicketState:
             pending=list(data["pending"]),
             pending_since=_dt_in(data["pending_since"]),
             seen=list(data["seen"]),
+            country=data.get("country"),
+            life=None if data.get("life") is None else Lifecycle.from_dict(data["life"]),
         )
         if state.phase == "stopped":
             state.shrink()

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import (
     KafkaConnectionError,
     KafkaError,
@@ -17,9 +18,15 @@ from aiokafka.errors import (
 
 from processor.kafka.client import client_kwargs
 from processor.settings import Settings
-from processor.topicspec import TopicSpec, topic_specs
+from processor.topicspec import TopicSpec, changelog_topic, topic_specs
 
-__all__ = ["AdminError", "check_input_partitions", "ensure_topics", "partition_counts"]
+__all__ = [
+    "AdminError",
+    "check_input_partitions",
+    "check_replication",
+    "ensure_topics",
+    "partition_counts",
+]
 
 
 class AdminError(RuntimeError):
@@ -104,11 +111,64 @@ async def partition_counts(settings: Settings, names: list[str]) -> dict[str, in
     return {t["topic"]: (len(t["partitions"]) if t["error_code"] == 0 else None) for t in described}
 
 
+async def check_replication(settings: Settings, names: list[str] | None = None) -> None:
+    """The replication settings fit the cluster: no more replicas than brokers, and the
+    existing topics (default: input, alerts, DLQ, changelog) have at least the configured
+    replicas and min.insync.replicas. Raises AdminError with one line saying what to change."""
+    names = names if names is not None else _topic_names(settings)
+    admin = await _admin(settings)
+    try:
+        brokers = len((await admin.describe_cluster())["brokers"])
+        if settings.replication_factor > brokers:
+            raise AdminError(
+                f"replication factor {settings.replication_factor} (SLA_REPLICATION_FACTOR) is "
+                f"larger than the {brokers} broker(s) of the cluster at "
+                f"{settings.bootstrap_servers}: set SLA_REPLICATION_FACTOR to {brokers} or less"
+            )
+        described = await admin.describe_topics(names)
+        existing = [t for t in described if t["error_code"] == 0 and t["partitions"]]
+        for topic in existing:
+            replicas = min(len(p["replicas"]) for p in topic["partitions"])
+            if replicas < settings.replication_factor:
+                raise AdminError(
+                    f"topic {topic['topic']!r} has {replicas} replica(s) but "
+                    f"SLA_REPLICATION_FACTOR is {settings.replication_factor}: reassign its "
+                    "partitions to more brokers (kafka-reassign-partitions) or lower the setting"
+                )
+        await _check_min_isr(admin, settings, [t["topic"] for t in existing])
+    finally:
+        await admin.close()
+
+
+def _topic_names(settings: Settings) -> list[str]:
+    return [*(s.name for s in topic_specs(settings)), changelog_topic(settings)]
+
+
+async def _check_min_isr(admin: AIOKafkaAdminClient, settings: Settings, names: list[str]) -> None:
+    if not names:
+        return
+    key = "min.insync.replicas"
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name, {key: None}) for name in names]
+    for response in await admin.describe_configs(resources):
+        for resource in response.to_object()["resources"]:
+            for entry in resource["config_entries"]:
+                found = int(entry["config_value"])
+                if entry["config_names"] == key and found < settings.min_insync_replicas:
+                    raise AdminError(
+                        f"topic {resource['resource_name']!r} has min.insync.replicas={found} "
+                        f"but SLA_MIN_INSYNC_REPLICAS is {settings.min_insync_replicas}: raise "
+                        f"it with kafka-configs --alter --add-config {key}="
+                        f"{settings.min_insync_replicas} or lower the setting"
+                    )
+
+
 async def ensure_topics(
     settings: Settings, specs: list[TopicSpec] | None = None
 ) -> list[tuple[str, str]]:
-    """Create the missing topics; returns (name, "created" | "exists") for each spec."""
+    """Check the replication settings against the cluster (see check_replication), then
+    create the missing topics; returns (name, "created" | "exists") for each spec."""
     specs = specs if specs is not None else topic_specs(settings)
+    await check_replication(settings, [*(s.name for s in specs), changelog_topic(settings)])
     counts = await partition_counts(settings, [s.name for s in specs])
     missing = [s for s in specs if counts.get(s.name) is None]
     if missing:
@@ -120,7 +180,10 @@ async def ensure_topics(
                         s.name,
                         num_partitions=s.partitions,
                         replication_factor=settings.replication_factor,
-                        topic_configs=s.kafka_configs(),
+                        topic_configs={
+                            **s.kafka_configs(),
+                            "min.insync.replicas": str(settings.min_insync_replicas),
+                        },
                     )
                     for s in missing
                 ]

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .broker import LocalKafka
+from .cli_cluster import cluster_main
 from .diagnose import tail_text
 from .errors import LocalKafkaError
 from .security import SaslSslConfig, ScramUser, ensure_tls_material, sasl_ssl
@@ -21,7 +22,8 @@ EXIT_STOPPED = 3  # like LSB init scripts: "status" of a service that is not run
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m processor.localkafka",
-        description=f"Run a local single-node KRaft Apache Kafka {KAFKA_VERSION} on 127.0.0.1.",
+        description=f"Run a local KRaft Apache Kafka {KAFKA_VERSION} on 127.0.0.1: one node, "
+        "or a cluster with --nodes 3.",
         epilog="Defaults come from SLA_KAFKA_PORT, SLA_KAFKA_CONTROLLER_PORT, SLA_KAFKA_DATA_DIR "
         "and SLA_CACHE_DIR, else 19092, 19093, .run/kafka and .cache.",
     )
@@ -32,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=90.0, help="start: seconds to wait")
     parser.add_argument("--follow", "-f", action="store_true", help="logs: keep following")
     parser.add_argument("--lines", "-n", type=int, default=100, help="logs: lines to show")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="number of brokers: more than 1 runs a KRaft cluster (node n on port+n-1 and "
+        "controller-port+n-1, default ports 19192 and 19292, data dir .run/kafka-cluster)",
+    )
+    parser.add_argument("--node", type=int, default=1, help="logs of a cluster: which node")
     secure = parser.add_argument_group(
         "SASL_SSL (start)",
         "an extra SASL_SSL listener with SCRAM-SHA-512 and a self-signed CA (<data dir>/tls/ca.pem"
@@ -70,6 +80,8 @@ def _security(args: argparse.Namespace) -> SaslSslConfig | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.nodes != 1:
+        return cluster_main(args)
     try:
         args.security = security = _security(args)
         kafka = LocalKafka(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,13 +19,32 @@ def _classpath_and_logging(libs: Path, paths: Paths) -> list[str]:
     ]
 
 
-def format_storage(
-    java: str, libs: Path, paths: Paths, cluster_id: str, extra_args: Sequence[str] = ()
-) -> list[str]:
-    """``StorageTool format`` for a static voter set (``controller.quorum.voters``)."""
+def format_storage(java: str, libs: Path, paths: Paths) -> list[str]:
+    """``StorageTool format``; its arguments come from :func:`write_format_args`' file.
+
+    The arguments may hold SCRAM passwords (``--add-scram``), so they are not on the command
+    line (``/proc/<pid>/cmdline`` is world-readable) but in a JVM ``@argfile`` only the owner
+    can read; the process shows as ``java ... @<data dir>/format.args``.
+    """
+    return [java, "-Xmx256m", *_classpath_and_logging(libs, paths), f"@{paths.format_args}"]
+
+
+def write_format_args(paths: Paths, cluster_id: str, extra_args: Sequence[str] = ()) -> None:
+    """The ``@argfile`` of :func:`format_storage` (mode 0600); delete it after the run."""
     tool = ["kafka.tools.StorageTool", "format", "--cluster-id", cluster_id]
-    config = ["--config", str(paths.server_properties), *extra_args]
-    return [java, "-Xmx256m", *_classpath_and_logging(libs, paths), *tool, *config]
+    args = [*tool, "--config", str(paths.server_properties), *extra_args]
+    for arg in args:  # the launcher's quoting: "..." with \ escapes; never seen in our values
+        if any(ch in arg for ch in '"\\\n'):
+            raise ValueError("a StorageTool argument contains a quote, backslash or newline")
+    write_private(paths.format_args, "".join(f'"{arg}"\n' for arg in args))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the owner only (also when it existed before)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
 
 
 def broker(java: str, libs: Path, paths: Paths, heap: str = "512m") -> list[str]:

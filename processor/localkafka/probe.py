@@ -29,10 +29,24 @@ class BrokerInfo:
 
 
 @dataclass(frozen=True)
+class PartitionInfo:
+    topic: str
+    partition: int
+    leader: int  # -1 while no leader is elected
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+    @property
+    def under_replicated(self) -> bool:
+        return self.leader < 0 or set(self.isr) != set(self.replicas)
+
+
+@dataclass(frozen=True)
 class ClusterMetadata:
     brokers: tuple[BrokerInfo, ...]
     cluster_id: str | None
     controller_id: int
+    partitions: tuple[PartitionInfo, ...] = ()
 
 
 class _Reader:
@@ -107,7 +121,33 @@ def _metadata(sock: socket.socket, version: int) -> ClusterMetadata:
         reader.string()  # rack
         brokers.append(BrokerInfo(node_id, host, port))
     cluster_id = reader.string()
-    return ClusterMetadata(tuple(brokers), cluster_id, reader.take(">i"))
+    controller_id = reader.take(">i")
+    return ClusterMetadata(tuple(brokers), cluster_id, controller_id, _topics(reader, version))
+
+
+def _topics(reader: _Reader, version: int) -> tuple[PartitionInfo, ...]:
+    """The topics array of a Metadata v4-v8 response: every partition's leader, replicas, ISR."""
+    found: list[PartitionInfo] = []
+    for _ in range(reader.take(">i")):
+        reader.take(">h")  # topic error code
+        name = reader.string() or ""
+        reader.take(">b")  # is_internal
+        for _ in range(reader.take(">i")):
+            reader.take(">h")  # partition error code
+            index, leader = reader.take(">i"), reader.take(">i")
+            if version >= 7:
+                reader.take(">i")  # leader epoch
+            replicas, isr = _int32s(reader), _int32s(reader)
+            if version >= 5:
+                _int32s(reader)  # offline replicas
+            found.append(PartitionInfo(name, index, leader, replicas, isr))
+        if version >= 8:
+            reader.take(">i")  # topic authorized operations
+    return tuple(found)
+
+
+def _int32s(reader: _Reader) -> tuple[int, ...]:
+    return tuple(reader.take(">i") for _ in range(max(reader.take(">i"), 0)))
 
 
 def fetch_metadata(host: str, port: int, timeout: float = 2.0) -> ClusterMetadata:

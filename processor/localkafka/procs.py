@@ -136,6 +136,17 @@ def terminate(pid: int, timeout: float = 30.0, reap: Callable[[], object] | None
     return False
 
 
+def kill_now(pid: int, reap: Callable[[], object] | None = None) -> None:
+    """SIGKILL the process group led by ``pid`` (no shutdown hooks) and wait up to 5 s."""
+    _signal(pid, signal.SIGKILL)
+    for _ in range(50):
+        if reap is not None:
+            reap()
+        if not is_alive(pid):
+            return
+        time.sleep(0.1)
+
+
 def _signal(pid: int, sig: signal.Signals) -> None:
     try:
         if os.getpgid(pid) == pid:  # we started it as a session/group leader

@@ -54,20 +54,44 @@ def _listener_properties(listeners: Sequence[Listener]) -> dict[str, str]:
     }
 
 
-def _single_node_properties(paths: Paths, controller_port: int) -> dict[str, str]:
+@dataclass(frozen=True)
+class Quorum:
+    """This node's place in a KRaft cluster of combined broker+controller nodes.
+
+    ``voters`` is ``controller.quorum.voters`` (``id@host:port,...``); ``replication`` the
+    replication factor of the internal topics and the broker default, with a minimum ISR of
+    ``replication - 1`` (at least 1), so one node may be down while writes still need two copies.
+    """
+
+    node_id: int = NODE_ID
+    voters: str = ""
+    replication: int = 1
+
+    @property
+    def min_isr(self) -> int:
+        return max(1, self.replication - 1)
+
+
+def voters(controller_ports: Sequence[int], first_id: int = NODE_ID) -> str:
+    return ",".join(f"{first_id + i}@{HOST}:{port}" for i, port in enumerate(controller_ports))
+
+
+def _node_properties(paths: Paths, controller_port: int, quorum: Quorum) -> dict[str, str]:
+    rf, isr = str(quorum.replication), str(quorum.min_isr)
     return {
         "process.roles": "broker,controller",
-        "node.id": str(NODE_ID),
-        "controller.quorum.voters": f"{NODE_ID}@{HOST}:{controller_port}",
+        "node.id": str(quorum.node_id),
+        "controller.quorum.voters": quorum.voters or f"{quorum.node_id}@{HOST}:{controller_port}",
         "log.dirs": str(paths.log_dirs),
         "num.partitions": "1",
-        "default.replication.factor": "1",
+        "default.replication.factor": rf,
+        "min.insync.replicas": isr,
         "auto.create.topics.enable": "false",  # topics come from `sla-processor topics create`
-        "offsets.topic.replication.factor": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "offsets.topic.replication.factor": rf,
+        "transaction.state.log.replication.factor": rf,
+        "transaction.state.log.min.isr": isr,
+        "share.coordinator.state.topic.replication.factor": rf,
+        "share.coordinator.state.topic.min.isr": isr,
         "group.initial.rebalance.delay.ms": "0",
         "num.network.threads": "2",
         "num.io.threads": "4",
@@ -80,10 +104,11 @@ def server_properties(
     controller_port: int,
     extra_listeners: Sequence[Listener] = (),
     extra_properties: Mapping[str, str] | None = None,
+    quorum: Quorum | None = None,
 ) -> dict[str, str]:
     """All broker settings; ``extra_properties`` override the generated ones."""
     listeners = [*default_listeners(port, controller_port), *extra_listeners]
-    props = _single_node_properties(paths, controller_port)
+    props = _node_properties(paths, controller_port, quorum or Quorum())
     props.update(_listener_properties(listeners))
     props.update(extra_properties or {})
     return props

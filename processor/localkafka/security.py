@@ -8,10 +8,13 @@
 
 The inter-broker and controller listeners stay PLAINTEXT (single node, 127.0.0.1 only); only the
 extra client listener is secured. SCRAM users are created when the data dir is formatted
-(``StorageTool format --add-scram``), so they exist before the broker accepts a connection.
+(``StorageTool format --add-scram``), so they exist before the broker accepts a connection; those
+arguments reach the JVM through an owner-only ``@argfile``, never its command line.
 
 Secrets (the store password, SCRAM passwords) are kept out of every ``repr`` and message here;
-keytool gets the store password through its environment (``-storepass:env``), never argv.
+keytool gets the store password through its environment (``-storepass:env``), never argv. Files
+holding a secret are 0600 (the stores, ``store.password``, the broker's ``server.properties``)
+in a 0700 ``tls`` directory.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .commands import write_private
 from .errors import LocalKafkaError, ToolMissingError
 from .props import Listener
 from .settings import HOST
@@ -163,6 +167,7 @@ def ensure_tls_material(
     """
     directory = Path(data_dir).expanduser().resolve() / TLS_DIR
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    directory.chmod(0o700)  # the stores and their password file live here
     existing = _read_password(directory / "store.password")
     if existing is not None:
         material = TlsMaterial(directory, existing)
@@ -177,7 +182,7 @@ def ensure_tls_material(
         material.server_pem,
     ):
         path.unlink(missing_ok=True)
-    _write_private(material.password_file, material.store_password + "\n")
+    write_private(material.password_file, material.store_password + "\n")
     _generate(material, keytool_executable(), validity_days)
     return material
 
@@ -188,12 +193,6 @@ def _read_password(path: Path) -> str | None:
     except OSError:
         return None
     return text or None
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
 
 
 def _generate(tls: TlsMaterial, keytool: str, days: int) -> None:

@@ -76,6 +76,11 @@ class Paths:
         return self.data_dir / "broker.pid"
 
     @property
+    def format_args(self) -> Path:
+        """The JVM ``@argfile`` of ``StorageTool format`` (may hold SCRAM passwords; 0600)."""
+        return self.data_dir / "format.args"
+
+    @property
     def lock_file(self) -> Path:
         return self.data_dir / ".localkafka.lock"
 

@@ -7,6 +7,9 @@ Schedule. Tickets arrive as a Poisson process (`rate` tickets/s, exponential gap
 gets a story of events at offsets `d >= 0` from its creation (`d = 0` for `ticket.created`);
 delays are wall-clock times scaled by the SLA target of the ticket (`TARGET_SECONDS`): the first
 public response is lognormal with a median of 40% of the target, ~12% later than the target.
+After it, a ticket may wait on the customer (`pending`), get customer replies each answered by an
+agent (next-reply cycles; a reply while pending takes it back to `open`), go `on_hold` for about
+a day, be `solved`, reopened and solved again, and `closed` a few days after solving.
 
 Backdate. With `backdate = B`, a ticket that arrives at instant `A` (`start` + its arrival offset)
 is emitted at `A` with `occurred_at = A - B`; a follow-up at offset `d` has
@@ -71,6 +74,11 @@ P_UPGRADE = 0.03
 P_CLOSE_UNANSWERED = 0.05
 P_PENDING = 0.5
 P_SOLVED = 0.6
+P_CUSTOMER_REPLY = 0.5  # after the first response (a next-reply cycle)
+P_ANOTHER_REPLY = 0.3  # a second cycle
+P_ON_HOLD = 0.1
+P_REOPEN = 0.1  # of solved tickets
+P_CLOSE_SOLVED = 0.3  # of solved tickets, 1-3 days later
 P_DUPLICATE = 0.01
 P_MALFORMED = 0.005
 RESPONSE_MEDIAN = 0.4  # of the target
@@ -237,12 +245,48 @@ class _Storyteller:
             reason = "impact lower than reported" if new_priority > priority else "escalated"
             change = {"type": "ticket.priority_changed", "priority": new_priority, "reason": reason}
             steps.append((round(respond_at * rng.uniform(0.05, 0.6)), change))
-        agent = f"agent-{rng.randrange(AGENTS):02d}"
-        steps.append((respond_at, {"type": "ticket.agent_responded", "agent_id": agent}))
-        if rng.random() < P_PENDING:
-            steps.append((respond_at + rng.randrange(60_000, 900_000), _status("pending")))
+        steps.append((respond_at, self._agent()))
+        return steps + self._conversation(respond_at, TARGET_SECONDS[tier, priority])
+
+    def _agent(self) -> dict[str, Any]:
+        return {
+            "type": "ticket.agent_responded",
+            "agent_id": f"agent-{self.rng.randrange(AGENTS):02d}",
+        }
+
+    def _conversation(self, at: int, target: int) -> list[tuple[int, dict[str, Any]]]:
+        """After the first response: pending (waiting on the customer), customer replies and the
+        agent's answers (next-reply cycles), on hold, solved, reopened, closed."""
+        rng, steps = self.rng, []
+        for chance in (P_CUSTOMER_REPLY, P_ANOTHER_REPLY):
+            waiting = rng.random() < P_PENDING
+            if waiting:
+                at += rng.randrange(60_000, 900_000)
+                steps.append((at, _status("pending")))
+            if rng.random() >= chance:
+                break
+            at += self._delay(4 * 3600, 1.0)
+            steps.append((at, {"type": "ticket.customer_replied", "author_id": "customer"}))
+            if waiting:  # the customer's reply takes the ticket back to open
+                steps.append((at + 1000, _status("open")))
+            at += self._delay(2 * target, RESPONSE_MEDIAN)
+            steps.append((at, self._agent()))
+        if rng.random() < P_ON_HOLD:
+            at += rng.randrange(60_000, 3_600_000)
+            steps.append((at, _status("on_hold")))
+            at += self._delay(24 * 3600, 1.0)
+            steps.append((at, _status("open")))
         if rng.random() < P_SOLVED:
-            steps.append((respond_at + self._delay(2 * 3600, 1.0), _status("solved")))
+            at += self._delay(2 * 3600, 1.0)
+            steps.append((at, _status("solved")))
+            if rng.random() < P_REOPEN:
+                at += self._delay(24 * 3600, 1.0)
+                steps.append((at, _status("open")))
+                at += self._delay(2 * 3600, 1.0)
+                steps.append((at, _status("solved")))
+            if rng.random() < P_CLOSE_SOLVED:
+                at += rng.randrange(86_400_000, 3 * 86_400_000)
+                steps.append((at, _status("closed")))
         return steps
 
     def _maybe_note(self, before: int) -> list[tuple[int, dict[str, Any]]]:

@@ -22,6 +22,7 @@ from processor.domain.policy import Policy, load_policy
 from processor.kafka.client import faust_credentials
 from processor.runtime import TickWatermarks
 from processor.settings import Settings
+from processor.topicspec import TABLE_NAME
 from processor.worker.batches import Batches, BatchScope
 from processor.worker.faust_compat import check_app, is_paused, positions
 from processor.worker.metrics import Metrics, TicketCensus
@@ -75,16 +76,25 @@ def create_app(
     alerts = app.topic(settings.alerts_topic, key_serializer="raw", value_serializer="raw")
     dlq = app.topic(settings.dlq_topic, key_serializer="raw", value_serializer="raw")
     # bytes key/value types make faust use the raw codec for the store and the changelog.
-    table = app.Table("tickets", partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    table = app.Table(
+        TABLE_NAME,
+        partitions=settings.partitions,
+        key_type=bytes,
+        value_type=bytes,
+        # faust creates the changelog with topic_replication_factor replicas; this adds the ISR.
+        extra_topic_configs={"min.insync.replicas": str(settings.min_insync_replicas)},
+    )
     scope = BatchScope()
     registry = registry or CollectorRegistry()
     census = TicketCensus()
-    targets: dict[tuple[str, int], float] = {
-        (tier, prio): policy.target(tier, prio).total_seconds()
+    targets: dict[tuple[str, int] | tuple[str, int, str], float] = {
+        (tier, prio, metric): policy.target(tier, prio, metric).total_seconds()
+        for metric in policy.metric_names
         for tier in TIERS
         for prio in PRIORITIES
     }
-    metrics = Metrics(registry, census, lambda: _consumer_lag(app, settings.events_topic), targets)
+    lag = lambda: _consumer_lag(app, settings.events_topic)  # noqa: E731
+    metrics = Metrics(registry, census, lag, targets, policy.metric_names)
     if settings.faust_sensors:
         app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))
     interop = Interop(app, settings, events, table, registry)
@@ -231,7 +241,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "producer_max_request_size": 8 * 1024 * 1024,
         "consumer_max_fetch_size": 8 * 1024 * 1024,
-        "producer_acks": -1,
+        "producer_acks": -1,  # acks=all: with min_insync_replicas, no write on one copy only
         "producer_linger": settings.producer_linger,
         "broker_session_timeout": settings.session_timeout,
         "broker_heartbeat_interval": min(3.0, settings.session_timeout / 3),

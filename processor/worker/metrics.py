@@ -1,6 +1,7 @@
 """Prometheus metrics of docs/contract.md#6-metrics, on an injected registry.
 
-Labels are bounded (tier, priority, type, kind, outcome, reason). The open / at-risk / breached
+Labels are bounded (tier, priority, type, kind, outcome, reason, and `metric`: the policy's
+enabled metrics, at most first_response, next_reply and resolution). The open / at-risk / breached
 gauges are computed at scrape time from `TicketCensus`, which is derived from the ticket table
 (rebuilt on every rebalance, updated on every write), so they are right after a restart too.
 """
@@ -16,12 +17,16 @@ from prometheus_client.registry import Collector
 
 from processor.domain import constants
 from processor.domain.events import EVENT_TYPES
+from processor.domain.policy import FIRST_RESPONSE
 
 __all__ = ["Metrics", "TicketCensus"]
 
 TIERS: tuple[str, ...] = constants.TIERS
 PRIORITIES = tuple(str(p) for p in constants.PRIORITIES)  # label values
-FIRST_RESPONSE_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800)
+FIRST_RESPONSE_BUCKETS = (
+    *(60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800),
+    *(432000, 1209600),  # 5 and 14 days, for resolution
+)
 DELAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 WORKER_DLQ_REASONS = ("bad_tick", "internal_error")
 """DLQ reasons besides invalid input: a malformed tick record, and any exception the worker
@@ -49,39 +54,44 @@ class TicketCensus:
         self._counts.clear()
 
     def totals(self) -> Tally[str]:
+        """Open clocks by `metric:tier:priority:risk` (a ticket's class lists its clocks)."""
         out: Tally[str] = Tally()
         for (_, klass), n in self._counts.items():
-            out[klass] += n
+            for part in klass.split(","):
+                out[part if part.count(":") == 3 else f"{FIRST_RESPONSE}:{part}"] += n
         return out
 
 
 class _CensusCollector(Collector):
-    def __init__(self, census: TicketCensus) -> None:
-        self.census = census
+    def __init__(self, census: TicketCensus, metrics: tuple[str, ...]) -> None:
+        self.census, self.metrics = census, metrics
 
     def collect(self) -> Iterator[Metric]:
+        labels = ["tier", "priority", "metric"]
         families = {
             "ok": GaugeMetricFamily(
-                "sla_open_tickets", "Tickets awaiting first response", labels=["tier", "priority"]
+                "sla_open_tickets",
+                "Tickets whose clock of the metric runs (first response: awaiting it)",
+                labels=labels,
             ),
             "at_risk": GaugeMetricFamily(
                 "sla_at_risk_tickets",
                 "Open tickets past a near-breach threshold, not breached",
-                labels=["tier", "priority"],
+                labels=labels,
             ),
             "breached": GaugeMetricFamily(
-                "sla_breached_open_tickets",
-                "Open tickets past their deadline",
-                labels=["tier", "priority"],
+                "sla_breached_open_tickets", "Open tickets past their deadline", labels=labels
             ),
         }
         totals = self.census.totals()
-        for tier in TIERS:
-            for prio in PRIORITIES:
-                counts = {r: totals[f"{tier}:{prio}:{r}"] for r in ("ok", "at_risk", "breached")}
-                families["ok"].add_metric([tier, prio], sum(counts.values()))
-                families["at_risk"].add_metric([tier, prio], counts["at_risk"])
-                families["breached"].add_metric([tier, prio], counts["breached"])
+        for metric in self.metrics:
+            for tier in TIERS:
+                for prio in PRIORITIES:
+                    key = f"{metric}:{tier}:{prio}"
+                    counts = {r: totals[f"{key}:{r}"] for r in ("ok", "at_risk", "breached")}
+                    families["ok"].add_metric([tier, prio, metric], sum(counts.values()))
+                    families["at_risk"].add_metric([tier, prio, metric], counts["at_risk"])
+                    families["breached"].add_metric([tier, prio, metric], counts["breached"])
         yield from families.values()
 
 
@@ -100,6 +110,7 @@ class _LagCollector(Collector):
         yield family
 
 
+TargetKey = tuple[str, int] | tuple[str, int, str]
 KINDS = ("sla.near_breach", "sla.breached", "sla.resolved")
 
 
@@ -115,26 +126,32 @@ class Metrics:
         registry: CollectorRegistry,
         census: TicketCensus,
         lag: Callable[[], Mapping[tuple[str, int], int]] | None = None,
-        targets: Mapping[tuple[str, int], float] | None = None,
+        targets: Mapping[TargetKey, float] | None = None,
+        metrics: tuple[str, ...] = (FIRST_RESPONSE,),
     ) -> None:
-        self.registry = registry
+        """`metrics`: the policy's enabled metrics (the bounded values of the `metric` label);
+        `targets` maps (tier, priority), or (tier, priority, metric), to target seconds."""
+        self.registry, self.metric_names = registry, metrics
         self.events = Counter("sla_events", "Valid events processed", ["type"], registry=registry)
         self.invalid = Counter(
             "sla_invalid_events", "Invalid input sent to the DLQ", ["reason"], registry=registry
         )
         self.alerts = Counter(
-            "sla_alerts", "Alerts published", ["kind", "tier", "priority"], registry=registry
+            "sla_alerts",
+            "Alerts published",
+            ["kind", "tier", "priority", "metric"],
+            registry=registry,
         )
         self.responses = Counter(
             "sla_responses",
-            "First responses (or closes) by SLA outcome",
-            ["tier", "priority", "outcome"],
+            "Stops of SLA clocks (first response, next-reply cycle, resolution) by outcome",
+            ["tier", "priority", "outcome", "metric"],
             registry=registry,
         )
         self.first_response = Histogram(
             "sla_first_response_seconds",
-            "Business seconds from creation to first response",
-            ["tier", "priority"],
+            "Business seconds from the start to the stop of the metric's clock",
+            ["tier", "priority", "metric"],
             buckets=FIRST_RESPONSE_BUCKETS,
             registry=registry,
         )
@@ -160,27 +177,29 @@ class Metrics:
         )
         self.target = Gauge(
             "sla_first_response_target_seconds",
-            "First-response target of the active policy (business seconds)",
-            ["tier", "priority"],
+            "Target of the metric in the active policy (business seconds)",
+            ["tier", "priority", "metric"],
             registry=registry,
         )
-        registry.register(_CensusCollector(census))
+        registry.register(_CensusCollector(census, metrics))
         registry.register(_LagCollector(lag or dict))
         self._initialise(targets or {})
 
-    def _initialise(self, targets: Mapping[tuple[str, int], float]) -> None:
+    def _initialise(self, targets: Mapping[TargetKey, float]) -> None:
         from processor.domain.events import InvalidEvent
 
         for reason in (*InvalidEvent.REASONS, *WORKER_DLQ_REASONS):
             self.invalid.labels(reason)
         for kind in EVENT_TYPES:
             self.events.labels(kind)
-        for tier in TIERS:
-            for prio in PRIORITIES:
-                self.first_response.labels(tier, prio)
-                for outcome in ("met", "breached"):
-                    self.responses.labels(tier, prio, outcome)
-                for kind in KINDS:
-                    self.alerts.labels(kind, tier, prio)
-        for (tier, prio_int), seconds in targets.items():
-            self.target.labels(tier, str(prio_int)).set(seconds)
+        for metric in self.metric_names:
+            for tier in TIERS:
+                for prio in PRIORITIES:
+                    self.first_response.labels(tier, prio, metric)
+                    for outcome in ("met", "breached"):
+                        self.responses.labels(tier, prio, outcome, metric)
+                    for kind in KINDS:
+                        self.alerts.labels(kind, tier, prio, metric)
+        for key, seconds in targets.items():
+            metric = key[2] if len(key) == 3 else FIRST_RESPONSE
+            self.target.labels(key[0], str(key[1]), metric).set(seconds)

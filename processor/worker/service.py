@@ -261,7 +261,7 @@ class SlaService:
 
     def _count_alerts(self, alerts: list[Alert], now: datetime) -> None:
         for a in alerts:
-            self.metrics.alerts.labels(a.type, a.tier, str(a.priority)).inc()
+            self.metrics.alerts.labels(a.type, a.tier, str(a.priority), a.metric).inc()
             if a.type != "sla.resolved":
                 self.metrics.alert_delay.observe(max((now - a.due_at).total_seconds(), 0.0))
 
@@ -272,8 +272,9 @@ class SlaService:
             self.metrics.dropped.inc(out.dropped)
         for s in out.stops:
             outcome = "met" if s.met else "breached"
-            self.metrics.responses.labels(s.tier, str(s.priority), outcome).inc()
-            self.metrics.first_response.labels(s.tier, str(s.priority)).observe(s.business_seconds)
+            labels = (s.tier, str(s.priority))
+            self.metrics.responses.labels(*labels, outcome, s.metric).inc()
+            self.metrics.first_response.labels(*labels, s.metric).observe(s.business_seconds)
 
 
 async def _retrying(send: Callable[[], Awaitable[None]], what: str) -> None:

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Protocol
 
+from processor.domain.lifecycle import current_sent
 from processor.domain.state import TicketState
 from processor.worker.metrics import TicketCensus
 from processor.worker.rows import decode_head, decode_state, encode_row
@@ -41,13 +42,26 @@ class TicketTable(Protocol):
 
 
 def klass_of(state: TicketState) -> str | None:
-    """`tier:priority:risk` of an open ticket (risk: ok, at_risk, breached); None otherwise."""
+    """The census class of an open ticket: `tier:priority:risk` while its first response runs
+    (risk: ok, at_risk, breached), then `,metric:tier:priority:risk` for each running or paused
+    next-reply / resolution clock; None when nothing runs (no space: it is a row's head field)."""
     if state.phase != "open":
         return None
-    sent = state.sent_for_current_deadline()
-    risk = "breached" if 1.0 in sent else "at_risk" if sent else "ok"
-    # Interned: the census keeps one per open ticket, and there are only 36 distinct values.
-    return sys.intern(f"{state.tier}:{state.priority}:{risk}")
+    parts = []
+    if state.stopped_at is None:
+        sent = state.sent_for_current_deadline()
+        risk = "breached" if 1.0 in sent else "at_risk" if sent else "ok"
+        parts.append(f"{state.tier}:{state.priority}:{risk}")
+    life = state.life
+    if life is not None:
+        for metric, clock in (("next_reply", life.next_reply), ("resolution", life.resolution)):
+            if clock is None or (metric == "resolution" and life.status == "solved"):
+                continue
+            done = current_sent(metric, clock)
+            risk = "breached" if 1.0 in done else "at_risk" if done else "ok"
+            parts.append(f"{metric}:{state.tier}:{state.priority}:{risk}")
+    # Interned: the census keeps one per open ticket, and there are few distinct values.
+    return sys.intern(",".join(parts)) if parts else None
 
 
 class TableStore:

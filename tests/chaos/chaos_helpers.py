@@ -37,15 +37,19 @@ def scenario(seed: int, events: int, now: datetime) -> tuple[list[bytes], list[b
     return values, keys
 
 
-def replay_ids(values: list[bytes], until: datetime) -> dict[str, dict[str, Any]]:
+def replay_ids(
+    values: list[bytes], until: datetime, partitions: list[int] | None = None
+) -> dict[str, dict[str, Any]]:
+    """`replay` of `values` up to `until`; with `partitions` (each record's input partition),
+    every partition keeps its own watermark, as the live worker's do."""
     replayer = Replayer(default_policy(), until=until)
     alerts = []
-    for value in values:
+    for i, value in enumerate(values):
         try:
             event = parse_event(value)
         except InvalidEvent:
             continue
-        alerts.extend(replayer.feed(event))
+        alerts.extend(replayer.feed(event, partitions[i]) if partitions else replayer.feed(event))
     alerts.extend(replayer.finish())
     return {a.alert_id: json.loads(a.to_json()) for a in alerts}
 
@@ -72,9 +76,10 @@ def judge(
     received: list[dict[str, Any]],
     end: datetime,
     margin: timedelta = timedelta(seconds=5),
+    partitions: list[int] | None = None,
 ) -> Verdict:
-    required = replay_ids(values, end - margin)
-    allowed = replay_ids(values, end + margin)
+    required = replay_ids(values, end - margin, partitions)
+    allowed = replay_ids(values, end + margin, partitions)
     counts = Counter(a["alert_id"] for a in received)
     return Verdict(
         required=len(required),

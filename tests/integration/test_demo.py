@@ -1,12 +1,13 @@
 """`make run`'s entry point (`sla-processor demo`), run for a bounded time from nothing.
 
-It starts its own broker (on free ports), the worker and the simulator; alerts must scroll by
-within 90 seconds, metrics must be served at the printed URL, and Ctrl-C must leave no process
-and no port behind.
+It starts its own broker (on free ports), the worker, Alertmanager with the paging forwarder and
+the simulator; alerts must scroll by within 90 seconds, metrics must be served at the printed URL,
+pages must reach the printed Alertmanager, and Ctrl-C must leave no process and no port behind.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -46,6 +47,20 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
+def _pages_within(url: str, timeout: float) -> bool:
+    """True once Alertmanager lists at least one page (the forwarder got an alert through)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if json.loads(response.read()):
+                    return True
+        except OSError:
+            pass
+        time.sleep(1)
+    return False
+
+
 def _reader(stream: object, lines: queue.Queue[tuple[float, str]]) -> None:
     for raw in iter(stream.readline, b""):  # type: ignore[attr-defined]
         lines.put((time.monotonic(), raw.decode(errors="replace").rstrip()))
@@ -77,7 +92,7 @@ def test_demo_shows_alerts_within_90s_serves_metrics_and_stops_cleanly(tmp_path:
     lines: queue.Queue[tuple[float, str]] = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
     seen: list[str] = []
-    metrics_url = first_alert_at = None
+    metrics_url = first_alert_at = pages_url = None
     try:
         while time.monotonic() - started < 120 and first_alert_at is None:
             try:
@@ -88,6 +103,8 @@ def test_demo_shows_alerts_within_90s_serves_metrics_and_stops_cleanly(tmp_path:
             seen.append(line)
             if "metrics:" in line:
                 metrics_url = line.split("metrics:", 1)[1].strip()
+            if "Alertmanager:" in line:
+                pages_url = line.split("Alertmanager:", 1)[1].strip()
             if "NEAR-BREACH" in line or "BREACHED" in line:
                 first_alert_at = at
         assert first_alert_at is not None, "no alert shown:\n" + "\n".join(seen[-40:])
@@ -98,6 +115,9 @@ def test_demo_shows_alerts_within_90s_serves_metrics_and_stops_cleanly(tmp_path:
         assert "sla_alerts_total" in body and "sla_open_tickets" in body
         assert _port_open(kafka_port) and _port_open(web_port) and _port_open(ingest_port)
         assert any("sample Zendesk webhook" in line and ": 200 " in line for line in seen), seen
+        assert pages_url and pages_url.endswith("/#/alerts"), pages_url
+        am_base = pages_url.removesuffix("/#/alerts")
+        assert _pages_within(f"{am_base}/api/v2/alerts", 60), "no page reached Alertmanager"
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(90)
@@ -108,6 +128,7 @@ def test_demo_shows_alerts_within_90s_serves_metrics_and_stops_cleanly(tmp_path:
     while time.monotonic() < deadline and any(_port_open(p) for p in ports):
         time.sleep(0.5)
     assert not _port_open(kafka_port), "broker port still open"
+    assert not _port_open(int(am_base.rsplit(":", 1)[1])), "Alertmanager port still open"
     assert not _port_open(web_port), "worker port still open"
     assert not _port_open(ingest_port), "ingest port still open"
     assert _processes_with(app_id) == [], "processes left behind"

@@ -34,7 +34,10 @@ Labels = tuple[tuple[str, str], ...]
 Samples = dict[tuple[str, Labels], float]
 
 TIER_PRIO = [(tier, str(prio)) for tier in ("basic", "silver", "gold") for prio in (1, 2, 3, 4)]
-FIRST_RESPONSE_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800)
+FIRST_RESPONSE_BUCKETS = (
+    *(60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800),
+    *(432000, 1209600),  # 5 and 14 days (resolution times share the histogram)
+)
 SCRAPE_DEADLINE = 30.0
 
 
@@ -98,6 +101,7 @@ def scenario(now: datetime) -> list[dict[str, Any]]:
 
 EXPECTED_ALERTS = 14  # A 3, B 3, C 3, D 4, J 1
 
+FIRST_RESPONSE_LABELLED = ("sla_alerts_total", "sla_responses_total", "sla_first_response_")
 GAUGES = ("sla_open_tickets", "sla_at_risk_tickets", "sla_breached_open_tickets")
 
 
@@ -106,6 +110,8 @@ def expected_counters() -> Samples:
     want: Samples = {}
 
     def put(name: str, value: float, **labels: str) -> None:
+        if name.startswith(FIRST_RESPONSE_LABELLED):  # the series of the first_response metric
+            labels["metric"] = "first_response"
         want[(name, _key(labels))] = value
 
     for kind, n in [
@@ -150,7 +156,7 @@ def expected_gauges() -> Samples:
         ("sla_at_risk_tickets", "silver", "1", 1),  # J
         ("sla_breached_open_tickets", "gold", "1", 2),  # A B
     ]:
-        want[(name, _key({"tier": tier, "priority": prio}))] = n
+        want[(name, _key({"tier": tier, "priority": prio, "metric": "first_response"}))] = n
     return want
 
 
@@ -295,7 +301,8 @@ def test_scenario_gives_exact_metrics_and_gauges_survive_a_restart(
     policy = default_policy()
     for tier in TIERS:
         for prio in (1, 2, 3, 4):
-            key = ("sla_first_response_target_seconds", _key({"tier": tier, "priority": str(prio)}))
+            labels = {"tier": tier, "priority": str(prio), "metric": "first_response"}
+            key = ("sla_first_response_target_seconds", _key(labels))
             assert before[key] == policy.target(tier, prio).total_seconds(), key
 
     # Restart on the same state dir: gauges are rebuilt from the table, counters start at 0.

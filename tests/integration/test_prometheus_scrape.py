@@ -240,6 +240,9 @@ def scenario(now: datetime) -> list[dict[str, Any]]:
     ]
 
 
+FR = "first_response"  # the `metric` label of the shipped policy's only metric
+
+
 def _labels(**kw: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(kw.items()))
 
@@ -267,26 +270,27 @@ def test_prometheus_scrapes_the_worker_and_evaluates_the_recording_rules(
         "sla_events_total": {
             _labels(type="ticket.created"): 4.0,
             _labels(type="ticket.agent_responded"): 3.0,
+            _labels(type="ticket.customer_replied"): 0.0,
             _labels(type="ticket.priority_changed"): 0.0,
             _labels(type="ticket.status_changed"): 0.0,
         },
         "sla_invalid_events_total > 0": {_labels(reason="not_json"): 1.0},
         'sla_responses_total{tier="gold",priority="1"}': {
-            _labels(tier="gold", priority="1", outcome="met"): 2.0,
-            _labels(tier="gold", priority="1", outcome="breached"): 1.0,
+            _labels(tier="gold", priority="1", outcome="met", metric=FR): 2.0,
+            _labels(tier="gold", priority="1", outcome="breached", metric=FR): 1.0,
         },
         "sum by (kind) (sla_alerts_total)": {
             _labels(kind="sla.near_breach"): 2.0,
             _labels(kind="sla.breached"): 1.0,
             _labels(kind="sla.resolved"): 1.0,
         },
-        "sla_open_tickets > 0": {_labels(tier="gold", priority="2"): 1.0},
+        "sla_open_tickets > 0": {_labels(tier="gold", priority="2", metric=FR): 1.0},
         'sla_first_response_seconds_count{tier="gold",priority="1"}': {
-            _labels(tier="gold", priority="1"): 3.0
+            _labels(tier="gold", priority="1", metric=FR): 3.0
         },
         # 300 + 1140 + 2280 business seconds (gold is 24x7).
         'sla_first_response_seconds_sum{tier="gold",priority="1"}': {
-            _labels(tier="gold", priority="1"): 3720.0
+            _labels(tier="gold", priority="1", metric=FR): 3720.0
         },
     }
     for promql, want in expect.items():
@@ -307,6 +311,7 @@ def test_prometheus_scrapes_the_worker_and_evaluates_the_recording_rules(
         for t in (
             "ticket.created",
             "ticket.agent_responded",
+            "ticket.customer_replied",
             "ticket.priority_changed",
             "ticket.status_changed",
         )

@@ -21,7 +21,17 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 INSTALL_HINT = "run `make setup` or `bash ops/scripts/install-system-deps.sh` (as root, on Debian)"
-SERVICES = {"kafka", "topics", "worker", "simulator", "prometheus", "grafana"}
+SERVICES = {
+    "kafka",
+    "topics",
+    "worker",
+    "simulator",
+    "ingest",
+    "pager",
+    "alertmanager",
+    "prometheus",
+    "grafana",
+}
 PROCESSOR_SERVICES = ("topics", "worker", "simulator")
 
 
@@ -149,3 +159,65 @@ def test_dockerfile_installs_the_package_as_a_non_root_user() -> None:
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
     assert 'ENTRYPOINT ["sla-processor"]' in lines
+
+
+def test_pager_forwards_to_the_compose_alertmanager_and_is_scraped() -> None:
+    service = _services()["pager"]
+    assert service["command"] == ["page"] and service["build"] == "."
+    env = _env("pager")
+    assert env["SLA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert env["SLA_ALERTMANAGER_URL"] == "http://alertmanager:9093"
+    assert env["SLA_PAGING_WEB_HOST"] == "0.0.0.0" and "6067:6067" in service["ports"]
+    assert service["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert _mounts("alertmanager")["/etc/alertmanager"] == "./ops/alertmanager"
+    assert "9093:9093" in _services()["alertmanager"]["ports"]
+    config = yaml.safe_load((REPO / "ops" / "prometheus" / "prometheus.yml").read_text())
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "sla-paging")
+    assert job["static_configs"][0]["targets"] == ["pager:6067"]
+
+
+CLUSTER_NODES = ("kafka-1", "kafka-2", "kafka-3")
+CLUSTER_PROCESSOR = ("cluster-topics", "cluster-worker", "cluster-simulator")
+
+
+def test_cluster_profile_is_three_kraft_nodes_with_replicated_internal_topics() -> None:
+    services = _services()
+    voters = {_env(name)["KAFKA_CONTROLLER_QUORUM_VOTERS"] for name in CLUSTER_NODES}
+    assert voters == {"1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093"}
+    assert len({_env(name)["CLUSTER_ID"] for name in CLUSTER_NODES}) == 1
+    for i, name in enumerate(CLUSTER_NODES, start=1):
+        env = _env(name)
+        assert services[name]["profiles"] == ["cluster"], name
+        assert services[name]["image"] == services["kafka"]["image"], name
+        assert env["KAFKA_NODE_ID"] == str(i)
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3"
+        assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2"
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+        assert "healthcheck" in services[name]
+        assert _mounts(name)["/var/lib/kafka/data"] == f"{name}-data"
+
+
+def test_cluster_profile_runs_the_processor_with_replication_3_and_min_isr_2() -> None:
+    services = _services()
+    for name in CLUSTER_PROCESSOR:
+        env = _env(name)
+        assert services[name]["profiles"] == ["cluster"], name
+        assert services[name]["build"] == ".", name
+        assert env["SLA_BOOTSTRAP_SERVERS"] == "kafka-1:9092,kafka-2:9092,kafka-3:9092", name
+        assert env["SLA_REPLICATION_FACTOR"] == "3" and env["SLA_MIN_INSYNC_REPLICAS"] == "2"
+    for node in CLUSTER_NODES:
+        assert services["cluster-topics"]["depends_on"][node]["condition"] == "service_healthy"
+    for name in ("cluster-worker", "cluster-simulator"):
+        condition = services[name]["depends_on"]["cluster-topics"]["condition"]
+        assert condition == "service_completed_successfully", name
+    assert "6068:6066" in services["cluster-worker"]["ports"]
+
+
+def test_the_default_services_have_no_profile() -> None:
+    """`docker compose up` alone still starts the single-node demo, and only that."""
+    services = _services()
+    assert all("profiles" not in services[name] for name in SERVICES)
+    assert all(
+        services[name]["profiles"] == ["cluster"] for name in services if name not in SERVICES
+    )

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 
+from processor.paging.metrics import PagingMetrics
 from processor.worker.metrics import Metrics, TicketCensus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,6 +79,7 @@ def _known_metric_names() -> set[str]:
 
     worker = CollectorRegistry()
     Metrics(worker, TicketCensus())
+    PagingMetrics(worker)  # `sla-processor page` (the sla-paging job)
     faust = CollectorRegistry()
     FaustMetrics.create(faust, FAUST_PREFIX)
     return _exposed_names(worker) | _exposed_names(faust)
@@ -131,6 +133,15 @@ def _exprs(source: str) -> list[str]:
 @pytest.mark.parametrize("config", ["prometheus.yml", "prometheus-local.yml"])
 def test_prometheus_config_is_valid(config: str) -> None:
     _run_promtool("check", "config", str(PROMETHEUS_DIR / config))
+
+
+def test_alertmanager_config_is_valid() -> None:
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.fail(f"amtool (prometheus-alertmanager) is not installed: {INSTALL_HINT}")
+    config = REPO / "ops" / "alertmanager" / "alertmanager.yml"
+    proc = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_rules_are_valid() -> None:

@@ -93,7 +93,12 @@ async def test_ticks_raise_due_alerts_after_the_ack_and_before_the_store(world: 
     stored_before = recorder.table_at_ack[0]
     assert stored_before is not None and b'"sent":[]' in stored_before
     assert b'"sent":[["2026-01-05T09:30:00Z",0.75]]' in service.table["T1"]
-    assert registry.get_sample_value("sla_at_risk_tickets", {"tier": "gold", "priority": "1"}) == 1
+    assert (
+        registry.get_sample_value(
+            "sla_at_risk_tickets", {"tier": "gold", "priority": "1", "metric": "first_response"}
+        )
+        == 1
+    )
     assert registry.get_sample_value("sla_alert_delay_seconds_sum") == pytest.approx(30.0)
 
 
@@ -123,7 +128,12 @@ async def test_rebuild_restores_index_and_gauges_from_table_rows(world: Any) -> 
     rows = list(service.table.items())
     service.rebuild(rows, active={1})
     clock.now = T0 + timedelta(hours=1)
-    assert registry.get_sample_value("sla_open_tickets", {"tier": "gold", "priority": "1"}) == 1
+    assert (
+        registry.get_sample_value(
+            "sla_open_tickets", {"tier": "gold", "priority": "1", "metric": "first_response"}
+        )
+        == 1
+    )
     await service.on_record(tick(T0 + timedelta(hours=1), partition=0))
     assert recorder.sent == []  # partition 0 is not ours any more
     await service.on_record(tick(T0 + timedelta(hours=1), partition=1))
@@ -142,13 +152,15 @@ async def test_finished_ticket_is_deleted_after_the_retention(world: Any) -> Non
     await service.on_record(rec(responded))
     assert (
         registry.get_sample_value(
-            "sla_responses_total", {"tier": "gold", "priority": "1", "outcome": "met"}
+            "sla_responses_total",
+            {"tier": "gold", "priority": "1", "outcome": "met", "metric": "first_response"},
         )
         == 1
     )
     assert (
         registry.get_sample_value(
-            "sla_first_response_seconds_sum", {"tier": "gold", "priority": "1"}
+            "sla_first_response_seconds_sum",
+            {"tier": "gold", "priority": "1", "metric": "first_response"},
         )
         == 300
     )

@@ -211,7 +211,9 @@ def test_a_tombstone_does_not_grow_with_later_events() -> None:
 
 def legacy_from_dict(data: dict[str, Any]) -> TicketState:
     """`TicketState.from_dict` of the previous release: it needs every key."""
+    # The fields of that release: `country` and `life` came later and are written only when used.
     keys = [f.name for f in TicketState.__dataclass_fields__.values()]
+    keys = [key for key in keys if key not in ("country", "life")]
     fields = {key: data[key] for key in keys}
     for key in ("created_at", "origin", "deadline", "stopped_at", "pending_since"):
         fields[key] = None if fields[key] is None else datetime.fromisoformat(fields[key])
