@@ -14,9 +14,12 @@ PYTEST_ARGS ?=
 KAFKA_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
+MUTATE_JOBS ?= 2
+# The CI sample of mutants (docs/mutation.md): seed, size and the score it must keep.
+MUTATE_SAMPLE ?= --seed 19 --count 160 --min-score 0.80
 LOCALKAFKA := $(PY) -m processor.localkafka
 
-.PHONY: help setup system-deps test test-chaos test-cluster test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run
+.PHONY: help setup system-deps test test-chaos test-cluster test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run mutate mutate-sample
 
 help: ## List the targets with one-line descriptions
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +50,13 @@ test-unit: setup ## Run the unit tests only (no broker)
 lint: setup ## ruff check + ruff format --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+mutate: setup ## Full mutation run of the core, runtime and replay (mutmut, niced; see docs/mutation.md for its run time)
+	nice -n 19 $(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS)
+	$(PY) -m devtools.mutation report --survivors
+
+mutate-sample: setup ## The seeded sample of mutants CI runs: fails if its score drops below the threshold
+	nice -n 19 $(PY) -m devtools.mutation sample $(MUTATE_SAMPLE) --max-children $(MUTATE_JOBS)
 
 typecheck: setup ## mypy --strict over the processor package
 	$(VENV)/bin/mypy

@@ -6,7 +6,7 @@ Each benchmark runs as its own process against the benchmark broker ($BENCH_BOOT
 `.run/bench/results-<time>.jsonl`; the table at the end holds the medians against the aims.
 
     .venv/bin/python bench/run.py [--quick]
-        [--only replay,throughput,scale,ingest,tombstone,paging,delay]
+        [--only replay,throughput,scale,ingest,tombstone,paging,report,delay]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ BENCHES = {
     "ingest": "ingest_bench.py",
     "tombstone": "tombstone_bench.py",
     "delay": "delay_bench.py",
+    "report": "report_bench.py",
     "paging": "paging_bench.py",
 }
 # (summary, field, label, aim, higher is better)
@@ -67,6 +68,8 @@ ROWS = [
     ("scale", "median_recovery_probe_alert_s", "kill -9: due alert out after kill (s)", 30, False),
     ("ingest", "max_webhooks_per_s", "ingest: signed Zendesk webhooks/s (acked)", 2000, True),
     ("ingest", "half_rate_p99_ms", "ingest: p99 at half that rate (ms)", 50, False),
+    ("report", "report_over_replay_wall", "report / replay, wall time (1M events)", 1.2, False),
+    ("report", "report_over_replay_cpu", "report / replay, CPU time (1M events)", 1.2, False),
 ]
 
 

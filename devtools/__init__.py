@@ -15,6 +15,7 @@ from devtools.kafka_io import (
     read_all,
     wait_committed,
 )
+from devtools.replayed import replayed_alerts
 from devtools.workers import REPO, Topics, WorkerFailed, WorkerProcess, free_port, wait_caught_up
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "load",
     "produce",
     "read_all",
+    "replayed_alerts",
     "wait_caught_up",
     "wait_committed",
 ]

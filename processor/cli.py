@@ -12,6 +12,7 @@ from processor.commands.errors import IoErrorsGroup
 from processor.commands.events import events
 from processor.commands.policy import policy
 from processor.commands.replay import replay
+from processor.commands.report import report
 from processor.commands.simulate import simulate
 from processor.commands.topics import topics
 from processor.commands.worker import worker
@@ -27,7 +28,19 @@ def cli() -> None:
     """Watch support tickets against their SLA; raise near-breach, breach and resolved alerts."""
 
 
-for _command in (replay, worker, topics, alerts, events, policy, simulate, demo, ingest, page):
+for _command in (
+    replay,
+    report,
+    worker,
+    topics,
+    alerts,
+    events,
+    policy,
+    simulate,
+    demo,
+    ingest,
+    page,
+):
     cli.add_command(_command)
 
 

@@ -78,6 +78,7 @@ class Replayer:
         max_skew: timedelta = timedelta(days=1),
         partitions: int | None = None,
         on_bad: Callable[[BadLine], None] | None = None,
+        on_step: Callable[[Step], None] | None = None,
     ) -> None:
         self.machine = SlaMachine(policy)
         self.store = MemoryStore()
@@ -88,6 +89,8 @@ class Replayer:
         self.until = None if until is None else until.astimezone(UTC)
         self.stats = ReplayStats()
         self.on_bad = on_bad
+        self.on_step = on_step
+        """Called with every committed `Step` (its alerts, stops and outcomes), e.g. by `report`."""
 
     def feed(self, event: Event, partition: int = NO_PARTITION, line: int = 0) -> list[Alert]:
         """Apply one event (read on `partition`, from input `line`); return what it raises."""
@@ -103,6 +106,8 @@ class Replayer:
 
     def _absorb(self, step: Step, line: int) -> list[Alert]:
         self.runtime.commit()
+        if self.on_step is not None:
+            self.on_step(step)
         stats = self.stats
         for out in step.outcomes:
             stats.duplicates += out.duplicate

@@ -5,12 +5,14 @@
 #   - docker-compose  -> `docker-compose config -q` validates docker-compose.yml without an engine
 #                        (skipped when `docker compose` v2 is available)
 #   - wrk             -> HTTP load generator for bench/ingest_bench.py
+#   - chromium        -> headless browser: the HTML report test and its README screenshot
 # Needs root (or sudo) and Debian/Ubuntu apt. Usable from `make setup` and .ci/run.
 set -euo pipefail
 
 packages=()
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 command -v prometheus-alertmanager >/dev/null 2>&1 || packages+=(prometheus-alertmanager)
 if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
     packages+=(docker-compose)

@@ -262,7 +262,7 @@ def _banner(bootstrap: str, url: str, ingest_url: str, pages: str | None) -> Non
         f"  ticket state: {url}/tickets/<ticket_id>",
         f"  webhooks:     {ingest_url}/webhooks/zendesk (signed), {ingest_url}/metrics",
         f"  logs:         {RUN_DIR}/{{worker,ingest,page,simulate}}.log",
-        f"  events sent:  {RUN_DIR}/demo-events.jsonl (replay it: sla-processor replay FILE)",
+        f"  events sent:  {RUN_DIR}/demo-events.jsonl (sla-processor replay FILE, or report FILE)",
         "alerts as they are published (Ctrl-C stops everything):",
     ]
     click.echo("\n".join(lines))

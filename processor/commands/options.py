@@ -1,4 +1,5 @@
-"""Options and settings shared by the commands that connect to Kafka."""
+"""Options and settings shared by the commands: the Kafka ones, and the event-time ones of the
+commands that replay a log (`replay`, `report`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ __all__ = [
     "DurationParam",
     "Instant",
     "policy_path",
+    "replay_options",
     "settings_from",
     "settings_of",
     "worker_options",
@@ -33,6 +35,45 @@ def worker_options(fun: Any) -> Any:
         ),
         click.option("--app-id", help="Consumer group id [SLA_APP_ID]."),
         click.option("--partitions", type=int, help="Input topic partitions [SLA_PARTITIONS]."),
+    ]
+    for option in reversed(options):
+        fun = option(fun)
+    return fun
+
+
+def replay_options(fun: Any) -> Any:
+    """The options of a command that replays a log in event time (`replay`, `report`): the
+    policy, `--until` and the watermark's `--partitions`, `--lateness` and `--max-skew`."""
+    options = [
+        click.option(
+            "--policy",
+            "policy_file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Policy YAML [SLA_POLICY_FILE] (default: the shipped Okta Premier Success "
+            "matrix).",
+        ),
+        click.option("--until", type=Instant(), help="Raise everything due up to this instant."),
+        click.option(
+            "--partitions",
+            type=click.IntRange(1, 100_000),
+            help="Wait for this many partitions (lines' `partition` field): every ticket is "
+            "then judged by the slowest one. Without it each partition's tickets follow that "
+            "partition.",
+        ),
+        click.option(
+            "--lateness",
+            type=DurationParam(),
+            default="0s",
+            show_default=True,
+            help="Hold the watermark this far behind the newest event time (e.g. 5m).",
+        ),
+        click.option(
+            "--max-skew",
+            type=DurationParam(),
+            default="1d",
+            show_default=True,
+            help="A lone event further ahead than this does not move the watermark (an outlier).",
+        ),
     ]
     for option in reversed(options):
         fun = option(fun)

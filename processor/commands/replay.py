@@ -4,49 +4,21 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
 
 import click
 
-from processor.commands.errors import describe_os_error
-from processor.commands.options import DurationParam, Instant, policy_path
-from processor.domain.policy import Policy, PolicyError, load_policy
+from processor.commands.inputs import Input, load_policy_or_exit, open_input
+from processor.commands.options import policy_path, replay_options
 from processor.replay import BadLine, Replayer, replay_lines
 
 __all__ = ["replay"]
 
 
 @click.command()
-@click.option(
-    "--policy",
-    "policy_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Policy YAML [SLA_POLICY_FILE] (default: the shipped Okta Premier Success matrix).",
-)
-@click.option("--until", type=Instant(), help="Raise everything due up to this instant.")
-@click.option(
-    "--partitions",
-    type=click.IntRange(1, 100_000),
-    help="Wait for this many partitions (lines' `partition` field): every ticket is then "
-    "judged by the slowest one. Without it each partition's tickets follow that partition.",
-)
-@click.option(
-    "--lateness",
-    type=DurationParam(),
-    default="0s",
-    show_default=True,
-    help="Hold the watermark this far behind the newest event time (e.g. 5m).",
-)
-@click.option(
-    "--max-skew",
-    type=DurationParam(),
-    default="1d",
-    show_default=True,
-    help="A lone event further ahead than this does not move the watermark (an outlier).",
-)
+@replay_options
 @click.option("--strict", is_flag=True, help="Exit non-zero if any input line is invalid.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary or progress on stderr.")
 @click.argument("source", type=click.Path(allow_dash=True), default="-")
@@ -69,7 +41,7 @@ def replay(
     same output. Exits 1 if no line at all was a valid event.
     """
     replayer = Replayer(
-        _load_policy_or_exit(policy_path(policy_file)),
+        load_policy_or_exit(policy_path(policy_file), "replay"),
         until=until,
         partitions=partitions,
         lateness=lateness,
@@ -82,8 +54,8 @@ def replay(
         click.echo(f"replay: {line}", err=True)
 
     progress = _Progress(replayer, enabled=not quiet and sys.stderr.isatty())
-    with _open_input(source) as handle:
-        lines = _Input(handle, "standard input" if source == "-" else source)
+    with open_input(source) as handle:
+        lines = Input(handle, "standard input" if source == "-" else source)
         out = sys.stdout
         for alert in replay_lines(progress.wrap(lines), replayer, report):
             out.write(alert.to_json())
@@ -98,32 +70,6 @@ def replay(
         )
     if strict and bad:
         raise click.ClickException(f"{len(bad)} invalid line(s) (--strict)")
-
-
-def _open_input(source: str) -> IO[bytes]:
-    try:
-        return click.open_file(source, "rb")
-    except OSError as exc:
-        raise click.ClickException(describe_os_error(exc, "cannot read the input")) from None
-
-
-class _Input:
-    """The input's lines: counts the non-blank ones, and a read error becomes one line."""
-
-    def __init__(self, source: Iterable[bytes], name: str) -> None:
-        self.source, self.name, self.nonblank = iter(source), name, 0
-
-    def __iter__(self) -> _Input:
-        return self
-
-    def __next__(self) -> bytes:
-        try:
-            line = next(self.source)
-        except OSError as exc:
-            raise click.ClickException(describe_os_error(exc, f"cannot read {self.name}")) from None
-        if not line.isspace():
-            self.nonblank += 1
-        return line
 
 
 class _Progress:
@@ -161,13 +107,3 @@ class _Iter:
         if count & 0xFFFF == 0:
             self.progress.tick(count)
         return line
-
-
-def _load_policy_or_exit(path: Path | None) -> Policy:
-    try:
-        policy = load_policy(path)
-    except PolicyError as exc:
-        raise click.ClickException(str(exc)) from None
-    for warning in policy.warnings:
-        click.echo(f"replay: warning: {warning}", err=True)
-    return policy

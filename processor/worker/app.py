@@ -29,6 +29,7 @@ from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
 from processor.worker.routing import Interop
 from processor.worker.service import TICK_HEADER, SlaService
+from processor.worker.table_store import StrKeyTable
 from processor.worker.watchdog import StallWatch
 from processor.worker.web import register_pages
 
@@ -100,7 +101,7 @@ def create_app(
     interop = Interop(app, settings, events, table, registry)
     service = SlaService(
         policy,
-        interop.watched(_StrKeys(table)),
+        interop.watched(StrKeyTable(table)),
         KafkaPublisher(alerts, dlq),
         metrics,
         census,
@@ -201,30 +202,6 @@ def _consumer_lag(app: faust.App, topic: str) -> dict[tuple[str, int], int]:
     except Exception:  # not started yet: no partitions, no lag to report
         return {}
     return {(topic, tp.partition): max(high - position, 0) for tp, position, high in found}
-
-
-class _StrKeys:
-    """The ticket table seen as `str -> bytes` (the raw key serializer stores UTF-8 bytes)."""
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def get(self, key: str, default: bytes | None = None) -> bytes | None:
-        # The store itself: one lookup (the table's own `get` looks a key up twice and
-        # reports each read to the sensors, ~10% of the worker's CPU per event).
-        value = self._table.data.get(key.encode())
-        return default if value is None else bytes(value)
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        self._table[key.encode()] = value
-
-    def pop(self, key: str, default: bytes | None = None) -> bytes | None:
-        key_b = key.encode()
-        if key_b in self._table:
-            value = self._table[key_b]
-            del self._table[key_b]
-            return bytes(value)
-        return default
 
 
 def _faust_config(settings: Settings) -> dict[str, Any]:

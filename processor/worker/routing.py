@@ -22,7 +22,7 @@ from processor.worker.sightings import (
     decode_partitions,
     sighting_value,
 )
-from processor.worker.table_store import TicketTable
+from processor.worker.table_store import StrKeyTable, TicketTable
 
 __all__ = ["LOOKUP_TIMEOUT", "Interop", "partition_owners"]
 
@@ -47,7 +47,7 @@ class Interop:
         self.sightings = app.Table("sightings", partitions=n, key_type=bytes, value_type=bytes)
         metrics = PartitionMetrics(registry, settings.events_topic)
         self.watch = PartitionWatch(
-            settings.events_topic, n, metrics, _StrTable(self.sightings), self._row, self._send
+            settings.events_topic, n, metrics, StrKeyTable(self.sightings), self._row, self._send
         )
         self.lookup = TicketLookup(
             n,
@@ -102,28 +102,6 @@ def partition_owners(app: faust.App, table: Any) -> dict[int, str]:
 
 def _value(value: Any) -> bytes | None:
     return None if value is None else bytes(value)
-
-
-class _StrTable:
-    """A bytes-keyed faust table seen as `str -> bytes`."""
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def get(self, key: str, default: bytes | None = None) -> bytes | None:
-        value = self._table.get(key.encode())
-        return default if value is None else bytes(value)
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        self._table[key.encode()] = value
-
-    def pop(self, key: str, default: bytes | None = None) -> bytes | None:
-        key_b = key.encode()
-        if key_b not in self._table:
-            return default
-        value = bytes(self._table[key_b])
-        del self._table[key_b]
-        return value
 
 
 class _Forgetful:

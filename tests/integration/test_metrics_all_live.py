@@ -12,10 +12,16 @@ from typing import Any
 
 import pytest
 
-from devtools import Topics, WorkerProcess, alerts_of, create_topics, produce, read_all
-from processor.domain.events import parse_event
+from devtools import (
+    Topics,
+    WorkerProcess,
+    alerts_of,
+    create_topics,
+    produce,
+    read_all,
+    replayed_alerts,
+)
 from processor.domain.policy import Policy, load_policy
-from processor.replay import Replayer
 
 pytestmark = pytest.mark.integration
 
@@ -96,12 +102,7 @@ def scenario(now: datetime) -> list[dict[str, Any]]:
 
 
 def expected(policy: Policy, events: list[dict[str, Any]], until: datetime) -> dict[str, Any]:
-    replayer = Replayer(policy, until=until)
-    alerts = []
-    for event in events:
-        alerts.extend(replayer.feed(parse_event(json.dumps(event))))
-    alerts.extend(replayer.finish())
-    return {a.alert_id: json.loads(a.to_json()) for a in alerts}
+    return replayed_alerts(events, until, policy)
 
 
 @pytest.fixture

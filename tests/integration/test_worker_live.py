@@ -24,10 +24,8 @@ from devtools import (
     create_topics,
     produce,
     read_all,
+    replayed_alerts,
 )
-from processor.domain.events import parse_event
-from processor.domain.policy import default_policy
-from processor.replay import Replayer
 
 pytestmark = pytest.mark.integration
 
@@ -72,12 +70,7 @@ def reprioritised(tid: str, at: datetime, prio: int) -> dict[str, Any]:
 
 def expected(events: list[dict[str, Any]], until: datetime) -> dict[str, dict[str, Any]]:
     """alert_id -> alert, from `replay` of the same events up to `until`."""
-    replayer = Replayer(default_policy(), until=until)
-    alerts = []
-    for event in events:
-        alerts.extend(replayer.feed(parse_event(json.dumps(event))))
-    alerts.extend(replayer.finish())
-    return {a.alert_id: json.loads(a.to_json()) for a in alerts}
+    return replayed_alerts(events, until)
 
 
 @pytest.fixture

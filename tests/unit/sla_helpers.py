@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from importlib.resources import files
 from itertools import count
 from typing import Any
 
+import yaml
+
 from processor.domain.alerts import Alert
 from processor.domain.events import Event, parse_event
-from processor.domain.policy import Policy, default_policy
+from processor.domain.policy import Policy, default_policy, parse_policy
 from processor.replay import Replayer
 
 _ids = count(1)
@@ -53,3 +56,11 @@ def brief(alerts: list[Alert]) -> list[tuple[str, float | None, str]]:
 
 def z(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def policy_with(**changes: Any) -> Policy:
+    """The shipped default policy with some top-level settings replaced (validated as a file)."""
+    text = files("processor.domain").joinpath("default_policy.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    data.update(changes)
+    return parse_policy(yaml.safe_dump(data))
