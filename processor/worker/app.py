@@ -29,6 +29,7 @@ from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
 from processor.worker.routing import Interop
 from processor.worker.service import TICK_HEADER, SlaService
+from processor.worker.settled_flush import install_settled_flush
 from processor.worker.table_store import StrKeyTable
 from processor.worker.watchdog import StallWatch
 from processor.worker.web import register_pages
@@ -64,6 +65,7 @@ def create_app(
         log.warning("policy %s: %s", policy.version, warning)
     app = faust.App(settings.app_id, **_faust_config(settings))
     check_app(app)
+    install_settled_flush(app)  # no offset commit or hand-over before the changelog is acked
     # faust flushes its producer buffer whenever it holds more than this before it hands the
     # streams the next record (a batch's changelog writes can exceed it; see BENCHMARKS.md).
     app.producer.buffer.max_messages = settings.producer_buffer
