@@ -30,7 +30,7 @@ from processor.worker.publisher import KafkaPublisher
 from processor.worker.routing import Interop
 from processor.worker.service import TICK_HEADER, SlaService
 from processor.worker.settled_flush import install_settled_flush
-from processor.worker.table_store import StrKeyTable
+from processor.worker.table_writes import ChangelogTable
 from processor.worker.watchdog import StallWatch
 from processor.worker.web import register_pages
 
@@ -103,7 +103,7 @@ def create_app(
     interop = Interop(app, settings, events, table, registry)
     service = SlaService(
         policy,
-        interop.watched(StrKeyTable(table)),
+        interop.watched(ChangelogTable(table)),
         KafkaPublisher(alerts, dlq),
         metrics,
         census,

@@ -5,7 +5,9 @@ paused", which the consumer-lag metric and the stall watchdog need. Its `Consume
 private attributes; this module alone touches them, through typed accessors. Nor for "make this
 table write in the context of that event" (a batch from `Stream.take_events` has no current
 event, and a table write takes its changelog partition from the current event):
-`in_event(event)` sets faust's private `faust.streams._current_event` for the duration.
+`in_event(event)` sets faust's private `faust.streams._current_event` for the duration. Nor for
+"write this key to the table's local store only" (the changelog written separately, a batch at
+a time: `table_writes`): `store_put` / `store_delete` call the store's own `_set` / `_del`.
 `check_app` runs when the app is created, so a faust upgrade that drops one of them stops the
 worker at start-up with one line naming the attribute, instead of a traceback in a timer later.
 pyproject.toml pins faust-streaming to the minor version these attributes were checked against.
@@ -31,9 +33,12 @@ __all__ = [
     "check_app",
     "check_consumer_class",
     "check_event_context",
+    "current_partition",
     "in_event",
     "is_paused",
     "positions",
+    "store_delete",
+    "store_put",
 ]
 
 # name -> what it holds, on faust.transport.consumer.Consumer (faust-streaming 0.15)
@@ -96,6 +101,32 @@ def in_event(event: Any) -> Iterator[None]:
         yield
     finally:
         var.reset(token)
+
+
+def current_partition() -> int:
+    """The partition of the event being handled (the one `in_event` set, or faust's own)."""
+    event = faust.streams.current_event()
+    if event is None:
+        raise RuntimeError("table write outside of a stream event")
+    return int(event.message.partition)
+
+
+def store_put(store: Any, key: bytes, value: bytes) -> None:
+    """Write `key` to a table's local store only (RocksDB: the current event's partition)."""
+    put = getattr(store, "_set", None)
+    if put is None:  # the memory store is a plain mapping of raw keys
+        store[key] = value
+    else:
+        put(key, value)
+
+
+def store_delete(store: Any, key: bytes) -> None:
+    """Delete `key` from a table's local store only."""
+    delete = getattr(store, "_del", None)
+    if delete is None:
+        store.pop(key, None)
+    else:
+        delete(key)
 
 
 def _private(consumer: Any, name: str) -> Any:

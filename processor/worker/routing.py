@@ -116,6 +116,11 @@ class _Forgetful:
     def __setitem__(self, key: str, value: bytes) -> None:
         self._table[key] = value
 
+    async def flush(self) -> None:
+        flush = getattr(self._table, "flush", None)
+        if flush is not None:
+            await flush()
+
     def pop(self, key: str, default: bytes | None = None) -> bytes | None:
         value = self._table.pop(key, None)
         if value is None:

@@ -232,6 +232,8 @@ class SlaService:
     async def _settle(self, step: Step) -> None:
         await self._publish(step.alerts)  # acked before the states record them as sent
         self.runtime.commit()
+        # On the changelog before the step's records are acknowledged (offsets committed).
+        await _retrying(self.store.flush, "writing ticket states to the changelog")
         for out in step.outcomes:
             self._count_outcome(out)
 

@@ -103,6 +103,12 @@ class TableStore:
             self.table[state.ticket_id] = row
         self.census.set(partition, state.ticket_id, klass)
 
+    async def flush(self) -> None:
+        """Make the writes so far durable, for a table that holds them (`ChangelogTable`)."""
+        flush = getattr(self.table, "flush", None)
+        if flush is not None:
+            await flush()
+
     def delete(self, partition: int, ticket_id: str) -> None:
         with self.scope(partition):
             self.table.pop(ticket_id, None)

@@ -179,3 +179,43 @@ async def test_every_table_read_and_write_is_made_in_the_scope_of_its_partition(
     assert len(table.writes) == 18  # 9 creations, 9 tickets alerted at the ticks
     assert all(scope == partition for scope, partition in table.writes)
     assert len(table.reads) >= 18 and None not in table.reads  # reads look on one partition
+
+
+class FlushingTable(ScopedTable):
+    """A table that holds its writes until `flush` (as `ChangelogTable` holds its changelog
+    records); the first `failures` flushes fail, as a broker that refuses does."""
+
+    def __init__(self, failures: int = 0) -> None:
+        super().__init__()
+        self.failures, self.unsent = failures, 0
+        self.flushed: list[int] = []
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        super().__setitem__(key, value)
+        self.unsent += 1
+
+    async def flush(self) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("broker unavailable")
+        self.flushed.append(self.unsent)
+        self.unsent = 0
+
+
+async def test_states_are_flushed_once_per_run_after_the_acks_and_a_failed_flush_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("processor.worker.service.RETRY_DELAYS", (0.0,))
+    service, recorder, clock, _ = build()
+    table = FlushingTable(failures=2)
+    service.table = service.store.table = table
+    recorder.table = table
+    clock.now = T0 + timedelta(hours=1)
+    batch = [event(f"T{i}", "ticket.created", T0, offset=i) for i in range(4)]
+    await service.on_batch(batch)
+    assert table.flushed == [4]  # one flush of the four states, after two refused attempts
+    clock.now += timedelta(seconds=3)  # past the hold of those late (backfilled) creations
+    await service.on_batch([tick(clock.now)])  # all four breached long ago: one publish
+    assert len(recorder.calls) == 1 and recorder.sent_stored_at_call == [0]
+    assert table.flushed == [4, 4]  # the states that record the alerts: after the acks
+    assert table.unsent == 0  # nothing left unflushed when on_batch returns (offsets acked)
