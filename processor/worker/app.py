@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from prometheus_client import CollectorRegistry
 
 from processor.domain.constants import PRIORITIES, TIERS
@@ -25,6 +24,7 @@ from processor.settings import Settings
 from processor.topicspec import TABLE_NAME
 from processor.worker.batches import Batches, BatchScope
 from processor.worker.faust_compat import check_app, is_paused, positions
+from processor.worker.faust_sensors import lean_monitor
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
 from processor.worker.routing import Interop
@@ -98,12 +98,14 @@ def create_app(
     }
     lag = lambda: _consumer_lag(app, settings.events_topic)  # noqa: E731
     metrics = Metrics(registry, census, lag, targets, policy.metric_names)
+    counted = None
     if settings.faust_sensors:
-        app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))
+        monitor = app.monitor = lean_monitor(registry, "faust")
+        counted = lambda topic, *n: monitor.on_changelog_flush(TABLE_NAME, topic, *n)  # noqa: E731
     interop = Interop(app, settings, events, table, registry)
     service = SlaService(
         policy,
-        interop.watched(ChangelogTable(table)),
+        interop.watched(ChangelogTable(table, counted)),
         KafkaPublisher(alerts, dlq),
         metrics,
         census,

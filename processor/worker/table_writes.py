@@ -30,9 +30,9 @@ __all__ = ["ChangelogTable"]
 
 class ChangelogTable:
     """A bytes-keyed faust table seen as `str -> bytes`; its changelog written by `flush`.
-    `counted(updated, deleted)` is told what each flush wrote (the table-operation metric)."""
+    `counted(changelog topic, updated, deleted)` is told what each flush wrote (metrics)."""
 
-    def __init__(self, table: Any, counted: Callable[[int, int], None] | None = None) -> None:
+    def __init__(self, table: Any, counted: Callable[[str, int, int], None] | None = None) -> None:
         self._table, self._counted = table, counted
         self._unsent: dict[bytes, tuple[int, bytes | None]] = {}
         self._topic: str | None = None
@@ -82,5 +82,5 @@ class ChangelogTable:
             self._table.data.set_persisted_offset(TP(topic, partition), offset)
         deleted = sum(1 for _, value in self._unsent.values() if value is None)
         if self._counted is not None:
-            self._counted(len(self._unsent) - deleted, deleted)
+            self._counted(topic, len(self._unsent) - deleted, deleted)
         self._unsent.clear()
