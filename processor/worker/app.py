@@ -98,15 +98,16 @@ def create_app(
     }
     lag = lambda: _consumer_lag(app, settings.events_topic)  # noqa: E731
     metrics = Metrics(registry, census, lag, targets, policy.metric_names)
-    counted = None
+    counted, sent = None, None
     if settings.faust_sensors:
         monitor = app.monitor = lean_monitor(registry, "faust")
         counted = lambda topic, *n: monitor.on_changelog_flush(TABLE_NAME, topic, *n)  # noqa: E731
+        sent = monitor.on_sent
     interop = Interop(app, settings, events, table, registry)
     service = SlaService(
         policy,
         interop.watched(ChangelogTable(table, counted)),
-        KafkaPublisher(alerts, dlq),
+        KafkaPublisher(alerts, dlq, sent),
         metrics,
         census,
         clock,

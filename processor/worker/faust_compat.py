@@ -7,7 +7,8 @@ table write in the context of that event" (a batch from `Stream.take_events` has
 event, and a table write takes its changelog partition from the current event):
 `in_event(event)` sets faust's private `faust.streams._current_event` for the duration. Nor for
 "write this key to the table's local store only" (the changelog written separately, a batch at
-a time: `table_writes`): `store_put` / `store_delete` call the store's own `_set` / `_del`.
+a time: `table_writes`): `store_put` / `store_delete` / `store_get` call the store's own
+`_set` / `_del` / `_get` (raw bytes; the tables that use them have raw serializers).
 `check_app` runs when the app is created, so a faust upgrade that drops one of them stops the
 worker at start-up with one line naming the attribute, instead of a traceback in a timer later.
 pyproject.toml pins faust-streaming to the minor version these attributes were checked against.
@@ -38,6 +39,7 @@ __all__ = [
     "is_paused",
     "positions",
     "store_delete",
+    "store_get",
     "store_put",
 ]
 
@@ -109,6 +111,13 @@ def current_partition() -> int:
     if event is None:
         raise RuntimeError("table write outside of a stream event")
     return int(event.message.partition)
+
+
+def store_get(store: Any, key: bytes) -> bytes | None:
+    """`key`'s value in a table's local store (RocksDB: the current event's partition first)."""
+    get = getattr(store, "_get", None)
+    value = store.get(key) if get is None else get(key)
+    return None if value is None else bytes(value)
 
 
 def store_put(store: Any, key: bytes, value: bytes) -> None:

@@ -10,8 +10,9 @@ collector registered ahead of them), so a scrape reads exact values. The rare ho
 rebalances, assignments, web) are faust's own.
 
 Event runtime (`faust_events_runtime_ms`) is observed per record as before. The ticket table's
-writes bypass faust's table (`table_writes.ChangelogTable`): `on_changelog_flush` counts them as
-the table operations and changelog sends faust would have counted.
+writes bypass faust's table (`table_writes.ChangelogTable`) and alerts its topics
+(`publisher`): `on_changelog_flush` and `on_sent` count them as the table operations and sends
+faust would have counted.
 """
 
 from __future__ import annotations
@@ -85,7 +86,11 @@ class LeanMonitor(PrometheusMonitor):
         """A `ChangelogTable` flush: its writes, as faust's table would have counted them."""
         self._table_ops[table, self.KEYS_UPDATED] += updated
         self._table_ops[table, self.KEYS_DELETED] += deleted
-        self._sent[topic] += updated + deleted
+        self.on_sent(topic, updated + deleted)
+
+    def on_sent(self, topic: str, count: int) -> None:
+        """Records sent straight through the producer (not through faust's topics), acked."""
+        self._sent[topic] += count
 
     # -- at scrape time ---------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -179,8 +180,12 @@ class SlaService:
             for record, _ in decoded:
                 await self.on_record(record)
             return
+        kinds = Counter(event.type for _, event in decoded)
+        for kind, count in kinds.items():  # one label lookup per type, not per event
+            self.metrics.events.labels(kind).inc(count)
+        lag = self.metrics.event_lag
         for _, event in decoded:
-            self._count_event(event, now)
+            lag.observe(max((now - event.occurred_at).total_seconds(), 0.0))
 
     async def _decode(self, record: Record) -> Event | None:
         """The record's event; None when it went to the DLQ as invalid input."""

@@ -23,7 +23,7 @@ from typing import Any
 
 from faust.types import TP
 
-from processor.worker.faust_compat import current_partition, store_delete, store_put
+from processor.worker.faust_compat import current_partition, store_delete, store_get, store_put
 
 __all__ = ["ChangelogTable"]
 
@@ -40,8 +40,8 @@ class ChangelogTable:
     def get(self, key: str, default: bytes | None = None) -> bytes | None:
         # The store itself: one lookup (the table's own `get` looks a key up twice and
         # reports each read to the sensors).
-        value = self._table.data.get(key.encode())
-        return default if value is None else bytes(value)
+        value = store_get(self._table.data, key.encode())
+        return default if value is None else value
 
     def __setitem__(self, key: str, value: bytes) -> None:
         key_b = key.encode()
@@ -50,12 +50,12 @@ class ChangelogTable:
 
     def pop(self, key: str, default: bytes | None = None) -> bytes | None:
         key_b = key.encode()
-        value = self._table.data.get(key_b)
+        value = store_get(self._table.data, key_b)
         if value is None:
             return default
         store_delete(self._table.data, key_b)
         self._unsent[key_b] = (current_partition(), None)
-        return bytes(value)
+        return value
 
     @property
     def unsent(self) -> int:
