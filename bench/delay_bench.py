@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py, scale_bench.py
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # devtools/
-from common import bootstrap, emit, machine
+from common import bootstrap, emit, machine, worker_from
 from scale_bench import steady
 
 from devtools import Topics, WorkerProcess, create_topics, delete_topics
@@ -29,15 +29,6 @@ from devtools import Topics, WorkerProcess, create_topics, delete_topics
 def _variant(spec: str) -> tuple[str, dict[str, str]]:
     name, _, assignments = spec.partition(":")
     return name, dict(a.split("=", 1) for a in assignments.split(",") if a)
-
-
-def _from(checkout: str) -> list[str]:
-    """argv for a worker imported from another checkout of the repository."""
-    code = (
-        f"import runpy, sys; sys.path.insert(0, {checkout!r}); "
-        "sys.argv[0] = 'processor'; runpy.run_module('processor', run_name='__main__')"
-    )
-    return ["-c", code, "worker"]
 
 
 def run(
@@ -77,7 +68,7 @@ def main() -> None:
     emit({"bench": "delay", "machine": machine()})
     variants: list[tuple[str, dict[str, str], list[str] | None]] = [("worker", {}, None)]
     if args.before:
-        variants.insert(0, ("before", {}, _from(str(Path(args.before).resolve()))))
+        variants.insert(0, ("before", {}, worker_from(str(Path(args.before).resolve()))))
     variants += [(*_variant(v), None) for v in args.variant]
     summary: dict[str, object] = {"summary": "delay", "rate": args.rate, "seconds": args.seconds}
     with tempfile.TemporaryDirectory(prefix="bench-delay-") as tmp:

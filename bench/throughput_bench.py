@@ -11,14 +11,16 @@ with the replay runtime). Then, each with its own consumer group, over the same 
   alerts awaited per event);
 - (c) `worker`: `python -m processor worker` (RocksDB store, default settings), and the same
   worker with other settings (`--variant name:SLA_X=v,...`; default: `per_record`, the worker
-  handling one record at a time, `SLA_BATCH_MAX=1`, as before batching).
+  handling one record at a time, `SLA_BATCH_MAX=1`, as before batching), and the worker of
+  other checkouts (`--checkout name=DIR`: e.g. `git worktree add /tmp/c1 <commit>`), for a
+  before/after of code changes in one run.
 (b) and (c) are timed from /healthz ready until their committed offsets reach the end of the
 loaded data (alerts are acked before the offsets of the events that raised them are
 committed), CPU seconds from /proc over the same span; (a) from its first fetch, CPU seconds of
 this process. Reported: events/s and events per CPU second of each, ratios c/a and c/b.
 
     .venv/bin/python bench/throughput_bench.py [--events N] [--runs K] [--partitions P]
-        [--variant name:SLA_X=v,SLA_Y=w ...]
+        [--variant name:SLA_X=v,SLA_Y=w ...] [--checkout name=DIR ...]
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # devtools/
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from common import bootstrap, emit, generate_keyed, machine, median
+from common import bootstrap, emit, generate_keyed, machine, median, worker_from
 
 from devtools import (
     OffsetWatch,
@@ -133,8 +135,12 @@ def timed(
     return {"s": wall, "cpu_s": cpu, "rss_mb": rss / 2**20}
 
 
+Variant = tuple[str, dict[str, str], list[str] | None]
+"""(name, extra SLA_ settings, argv of another checkout's worker or None)"""
+
+
 def run_once(
-    server: str, n: int, partitions: int, work: Path, variants: list[str]
+    server: str, n: int, partitions: int, work: Path, variants: list[Variant]
 ) -> dict[str, object]:
     topics = Topics.unique("tput", partitions)
     asyncio.run(create_topics(server, topics))
@@ -173,9 +179,11 @@ def run_once(
         )
         got = timed(naive, server, f"{topics.app_id}-naive", topics.events, ends)
         _rates(out, "naive", n, got["s"], got["cpu_s"])
-        for name, env in [("worker", {}), *(_variant(v) for v in variants)]:
+        for name, env, argv in variants:
             mine = dataclasses.replace(topics, app_id=f"{topics.app_id}-{name}")
             proc = WorkerProcess(server, mine, work / name, http_timeout=10, extra_env=env)
+            if argv is not None:
+                proc.argv = argv
             got = timed(proc, server, mine.app_id, topics.events, ends)
             _rates(out, name, n, got["s"], got["cpu_s"])
             out[f"{name}_rss_mb"] = round(got["rss_mb"], 1)
@@ -228,11 +236,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--variant", action="append", help="name:SLA_X=v,... (a worker run)")
+    parser.add_argument("--checkout", action="append", default=[], help="name=DIR (a worker run)")
     parser.add_argument("--quick", action="store_true", help="20,000 events, 1 run")
     args = parser.parse_args()
     if args.quick:
         args.events, args.runs = 20_000, 1
-    variants = DEFAULT_VARIANTS if args.variant is None else args.variant
+    specs = DEFAULT_VARIANTS if args.variant is None else args.variant
+    variants: list[Variant] = [("worker", {}, None), *((*_variant(v), None) for v in specs)]
+    for spec in args.checkout:
+        name, _, checkout = spec.partition("=")
+        variants.append((name, {}, worker_from(str(Path(checkout).resolve()))))
     server = bootstrap()
     emit({"bench": "throughput", "machine": machine()})
     results: list[dict[str, object]] = []
