@@ -82,6 +82,13 @@ class LeanMonitor(PrometheusMonitor):
     def on_send_completed(self, producer: Any, state: Any, metadata: Any) -> None:
         self._acked.append(monotonic() - state)
 
+    def track_tp_end_offset(self, tp: Any, offset: int) -> None:
+        self.tp_end_offsets[tp] = offset  # what faust's base monitor keeps
+
+    def _clear_partition_related_metrics(self) -> None:  # at a rebalance
+        self.sync()  # what was counted before it, then cleared as faust clears it
+        super()._clear_partition_related_metrics()
+
     def on_changelog_flush(self, table: str, topic: str, updated: int, deleted: int) -> None:
         """A `ChangelogTable` flush: its writes, as faust's table would have counted them."""
         self._table_ops[table, self.KEYS_UPDATED] += updated
@@ -106,6 +113,8 @@ class LeanMonitor(PrometheusMonitor):
                 offset
             )
         self._offsets = {}
+        for tp, end in self.tp_end_offsets.items():
+            m.topic_partition_end_offset.labels(topic=tp.topic, partition=tp.partition).set(end)
         events, self._events = self._events, Counter()
         for stream, n in events.items():
             m.total_events.inc(n)

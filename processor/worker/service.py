@@ -151,7 +151,7 @@ class SlaService:
     async def _on_run(self, run: list[Record]) -> None:
         pending: list[Record] = []
         for record in run:
-            if any(name == TICK_HEADER for name, _ in record.headers):
+            if record.headers and any(name == TICK_HEADER for name, _ in record.headers):
                 await self._on_events(pending)
                 pending = []
                 await self.on_record(record)
@@ -250,7 +250,8 @@ class SlaService:
         stamped: list[Alert] = []
 
         async def send() -> None:
-            stamped[:] = [a.with_emitted_at(self.clock()) for a in raised]
+            now = self.clock()
+            stamped[:] = [a.with_emitted_at(now) for a in raised]
             await self.publisher.alerts(stamped)
 
         await _retrying(send, f"publishing {len(raised)} alert(s)")
