@@ -98,7 +98,7 @@ class Settings(BaseSettings):
         "moved for this long is re-seeked (a faust/aiokafka fetch stall).",
     )
     batch_max: int = Field(
-        500,
+        2000,
         ge=1,
         le=100_000,
         description="Records the worker handles together (their alerts acked in one wait, "
