@@ -5,7 +5,8 @@ events/s for `--seconds` (scale_bench's steady mix: 40% new gold P1 tickets whos
 falls due 8-12 s later, 30% internal notes, 30% public responses; delivered at once). A variant
 is `name:SLA_X=v,...`; `--before DIR` adds a variant `before` running the worker from another
 checkout (e.g. `git worktree add /tmp/before <commit>`), for a before/after in one run. Set
-`--rate` to half the worker's maximum sustained rate (throughput_bench's `worker_events_per_s`).
+`--rate` to half the worker's maximum sustained rate (throughput_bench's `worker_events_per_s`);
+under `make bench` that is the default, read from the throughput results of the same run.
 
     .venv/bin/python bench/delay_bench.py [--rate R] [--seconds S] [--variant ...] [--before DIR]
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +32,19 @@ from devtools import Topics, WorkerProcess, create_topics, delete_topics
 def _variant(spec: str) -> tuple[str, dict[str, str]]:
     name, _, assignments = spec.partition(":")
     return name, dict(a.split("=", 1) for a in assignments.split(",") if a)
+
+
+def half_rate(default: int = 200) -> int:
+    """Half the worker's events/s that throughput_bench measured earlier in this `make bench`
+    run ($BENCH_RESULTS), else `default`."""
+    results = os.environ.get("BENCH_RESULTS")
+    if not results or not Path(results).exists():
+        return default
+    for line in reversed(Path(results).read_text().splitlines()):
+        record = json.loads(line)
+        if record.get("summary") == "throughput":
+            return max(int(record["median_worker_events_per_s"]) // 2, 1)
+    return default
 
 
 def run(
@@ -55,7 +71,9 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument(
+        "--rate", type=int, help="events/s (default: half of this run's throughput, else 200)"
+    )
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--variant", action="append", default=[], help="name:SLA_X=v,...")
@@ -64,6 +82,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seconds = 15
+    if args.rate is None:
+        args.rate = half_rate()
     server = bootstrap()
     emit({"bench": "delay", "machine": machine()})
     variants: list[tuple[str, dict[str, str], list[str] | None]] = [("worker", {}, None)]

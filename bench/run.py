@@ -49,13 +49,6 @@ ROWS = [
     ("throughput", "median_worker_over_plain", "c/a (events/s)", None, True),
     ("throughput", "median_worker_over_naive", "c/b (events/s)", 2.0, True),
     ("throughput", "median_worker_over_naive_cpu", "c/b (events per CPU s)", 2.0, True),
-    (
-        "throughput",
-        "median_per_record_over_naive_cpu",
-        "c/b, one record at a time (CPU)",
-        None,
-        True,
-    ),
     ("delay", "worker_delay_p50_s", "alert delay p50, steady rate (s)", None, False),
     ("delay", "worker_delay_p99_s", "alert delay p99, steady rate (s)", 1.0, False),
     ("scale", "bytes_per_open_ticket", "RSS per open ticket (bytes)", 1024, False),
