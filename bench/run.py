@@ -6,7 +6,7 @@ Each benchmark runs as its own process against the benchmark broker ($BENCH_BOOT
 `.run/bench/results-<time>.jsonl`; the table at the end holds the medians against the aims.
 
     .venv/bin/python bench/run.py [--quick]
-        [--only replay,throughput,scale,ingest,tombstone,paging,report,delay]
+        [--only replay,throughput,scale,failover,ingest,tombstone,paging,report,delay]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ BENCHES = {
     "replay": "replay_bench.py",
     "throughput": "throughput_bench.py",
     "scale": "scale_bench.py",
+    "failover": "failover_bench.py",
     "ingest": "ingest_bench.py",
     "tombstone": "tombstone_bench.py",
     "delay": "delay_bench.py",
@@ -59,6 +60,11 @@ ROWS = [
     ("scale", "delay_p99_s", "alert delay p99 at steady rate (s)", 1.0, False),
     ("scale", "median_recovery_ready_s", "kill -9 restart: /healthz ready (s)", 30, False),
     ("scale", "median_recovery_probe_alert_s", "kill -9: due alert out after kill (s)", 30, False),
+    ("failover", "standby_ready_after_kill_s", "failover: kill -9 -> ready (s)", 30, False),
+    ("failover", "standby_alert_after_kill_s", "failover: kill -9 -> due alert (s)", 30, False),
+    ("failover", "standby_lost", "failover: tickets lost", 0, False),
+    ("failover", "cold_ready_after_kill_s", "failover without standby: ready (s)", None, False),
+    ("failover", "standby_bytes_per_open_ticket", "failover: RSS per open ticket", 1024, False),
     ("ingest", "max_webhooks_per_s", "ingest: signed Zendesk webhooks/s (acked)", 2000, True),
     ("ingest", "half_rate_p99_ms", "ingest: p99 at half that rate (ms)", 50, False),
     ("report", "report_over_replay_wall", "report / replay, wall time (1M events)", 1.2, False),

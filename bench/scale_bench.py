@@ -30,7 +30,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,78 +37,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # devtools/
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.partitioner import murmur2
 from common import bootstrap, emit, machine, median
 
 from devtools import Topics, WorkerProcess, create_topics, delete_topics, load
-from processor.domain.events import parse_event
-from processor.domain.machine import SlaMachine
-from processor.domain.policy import default_policy
-from processor.worker.rows import encode_row
-from processor.worker.service import klass_of
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """aiokafka's (and Kafka's) default partitioner: murmur2 of the key."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+from devtools.changelog import created, fill_changelog
 
 
 def iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def created(tid: str, at: datetime, tier: str = "gold", priority: int = 4) -> bytes:
-    body = {
-        "type": "ticket.created",
-        "event_id": f"{tid}-c",
-        "ticket_id": tid,
-        "occurred_at": iso(at),
-        "customer_id": "bench",
-        "tier": tier,
-        "priority": priority,
-        "timezone": "UTC",
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def table_rows(n: int, partitions: int, at: datetime) -> Iterator[tuple[int, bytes, bytes]]:
-    """(partition, key, row) of N open tickets, from one real state with ids substituted."""
-    sla = SlaMachine(default_policy())
-    state, _ = sla.apply(None, parse_event(created("@TID@", at)), at, horizon=at)
-    template = encode_row(0, sla.next_due(state), klass_of(state), state).decode()
-    head, body = template.split(" ", 1)
-    assert head == "0"
-    for i in range(n):
-        tid = f"S-{i}"
-        key = tid.encode()
-        p = partition_of(key, partitions)
-        yield p, key, f"{p} {body.replace('@TID@', tid)}".encode()
-
-
-async def fill_changelog(server: str, topics: Topics, n: int, at: datetime) -> None:
-    name = f"{topics.app_id}-tickets-changelog"
-    admin = AIOKafkaAdminClient(bootstrap_servers=server)
-    await admin.start()
-    try:
-        config = {"cleanup.policy": "compact"}
-        await admin.create_topics([NewTopic(name, topics.partitions, 1, topic_configs=config)])
-    finally:
-        await admin.close()
-    producer = AIOKafkaProducer(
-        bootstrap_servers=server, acks=1, linger_ms=20, max_batch_size=512 * 1024
-    )
-    await producer.start()
-    try:
-        pending = []
-        for p, key, row in table_rows(n, topics.partitions, at):
-            pending.append(await producer.send(name, row, key=key, partition=p))
-            if len(pending) >= 20_000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
 
 
 class AlertReader:

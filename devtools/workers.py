@@ -72,6 +72,9 @@ class WorkerProcess:
     started_at: float = 0.0  # perf_counter() at spawn
     argv: list[str] = field(default_factory=lambda: ["-m", "processor", "worker"])
     """What the child runs after the interpreter (tests may run a worker with a test hook)."""
+    cwd: Path = REPO
+    """Where the child runs: `python -m processor` imports the package found there (a
+    benchmark may run the workers of another checkout, for a before/after in one run)."""
 
     @property
     def log_path(self) -> Path:
@@ -89,7 +92,7 @@ class WorkerProcess:
         with self.log_path.open("ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
                 [sys.executable, *self.argv],
-                cwd=REPO,
+                cwd=self.cwd,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -55,7 +55,31 @@ class Settings(BaseSettings):
     )
 
     store: str = Field("rocksdb://", description="Table store: rocksdb:// or memory://.")
+    standby_replicas: int = Field(
+        1,
+        ge=0,
+        le=8,
+        description="Other workers that keep a copy of each partition's tickets (read from the "
+        "changelog as it is written), so that one taking over a failed worker's partitions "
+        "replays only the tail instead of the whole changelog.",
+    )
     data_dir: Path = Field(Path(".run/worker"), description="Local table state.")
+    rocksdb_block_cache_mb: int = Field(
+        64,
+        ge=1,
+        le=65536,
+        description="RocksDB block cache shared by all of the worker's table databases (MB).",
+    )
+    rocksdb_write_buffer_mb: int = Field(
+        8, ge=1, le=1024, description="RocksDB write buffer (memtable) of each database (MB)."
+    )
+    rocksdb_memtables_mb: int = Field(
+        64,
+        ge=1,
+        le=65536,
+        description="All of the worker's RocksDB memtables together (MB); over it, the "
+        "largest are flushed to disk early.",
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)
     policy_file: Path | None = Field(None, description="Policy YAML; default: the seed matrix.")

@@ -23,7 +23,16 @@ from processor.runtime import TickWatermarks
 from processor.settings import Settings
 from processor.topicspec import TABLE_NAME
 from processor.worker.batches import Batches, BatchScope
-from processor.worker.faust_compat import check_app, is_paused, positions
+from processor.worker.faust_compat import (
+    BoundedRocksDBOptions,
+    bound_rocksdb,
+    check_app,
+    fetch_state,
+    guard_standby_recovery,
+    install_fair_consumer,
+    is_paused,
+    positions,
+)
 from processor.worker.faust_sensors import lean_monitor
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
@@ -37,6 +46,11 @@ from processor.worker.web import register_pages
 __all__ = ["SlaApp", "create_app"]
 
 log = logging.getLogger(__name__)
+
+POLL_RECORDS = 200
+"""Records faust takes from aiokafka per call, from one partition then the next (in turn, with
+`install_fair_consumer`): a partition with records waiting is served within a few calls,
+however large another's fetched backlog (fetches stay up to 8 MiB: 4 MiB input records)."""
 
 
 def _utc_now() -> datetime:
@@ -65,7 +79,9 @@ def create_app(
         log.warning("policy %s: %s", policy.version, warning)
     app = faust.App(settings.app_id, **_faust_config(settings))
     check_app(app)
+    guard_standby_recovery(app)
     install_settled_flush(app)  # no offset commit or hand-over before the changelog is acked
+    install_fair_consumer(app)  # fetched partitions are delivered in turn, POLL_RECORDS each
     # faust flushes its producer buffer whenever it holds more than this before it hands the
     # streams the next record (a batch's changelog writes can exceed it; see BENCHMARKS.md).
     app.producer.buffer.max_messages = settings.producer_buffer
@@ -104,6 +120,7 @@ def create_app(
         counted = lambda topic, *n: monitor.on_changelog_flush(TABLE_NAME, topic, *n)  # noqa: E731
         sent = monitor.on_sent
     interop = Interop(app, settings, events, table, registry)
+    _bound_rocksdb(app, settings)
     service = SlaService(
         policy,
         interop.watched(ChangelogTable(table, counted)),
@@ -185,12 +202,13 @@ def _watch_stalls(sla: SlaApp) -> None:
                 )
                 os._exit(3)
             app.log.error(
-                "input partition %d stalled at offset %d with %d records waiting (paused=%s); "
+                "input partition %d stalled at offset %d with %d records waiting (paused=%s; %s); "
                 "re-seeking it",
                 tp.partition,
                 position,
                 waiting,
                 paused,
+                fetch_state(consumer, tp),
             )
             consumer.resume_partitions({tp})
             await consumer.seek(tp, position)
@@ -209,6 +227,18 @@ def _consumer_lag(app: faust.App, topic: str) -> dict[tuple[str, int], int]:
     return {(topic, tp.partition): max(high - position, 0) for tp, position, high in found}
 
 
+def _bound_rocksdb(app: faust.App, settings: Settings) -> None:
+    """One block cache and one memtable budget for all of the worker's table databases."""
+    mb = 1024 * 1024
+    options = BoundedRocksDBOptions(
+        write_buffer_bytes=settings.rocksdb_write_buffer_mb * mb,
+        memtable_bytes=settings.rocksdb_memtables_mb * mb,
+        cache_bytes=settings.rocksdb_block_cache_mb * mb,
+    )
+    for table in app.tables.values():
+        bound_rocksdb(table, options)
+
+
 def _faust_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
         "broker": settings.broker_url,
@@ -223,6 +253,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "producer_max_request_size": 8 * 1024 * 1024,
         "consumer_max_fetch_size": 8 * 1024 * 1024,
+        "broker_max_poll_records": POLL_RECORDS,
         "producer_acks": -1,  # acks=all: with min_insync_replicas, no write on one copy only
         "producer_linger": settings.producer_linger,
         "broker_session_timeout": settings.session_timeout,
@@ -230,10 +261,8 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "autodiscover": False,
         "web_enabled": True,
         "table_cleanup_interval": 3600.0,
-        # Promoting a standby replica skipped changelog records in our failover test (the
-        # standby's stored offset ran ahead of its data); recovering from the changelog is
-        # slower on failover but exact.
-        "table_standby_replicas": 0,
+        # Safe with `guard_standby_recovery` (see faust_compat), applied in create_app.
+        "table_standby_replicas": settings.standby_replicas,
     }
     credentials = faust_credentials(settings)
     if credentials is not None:

@@ -1,4 +1,5 @@
-"""The one place that reads faust's private consumer state, with a start-up check.
+"""The one place that reads faust's (and aiokafka's) private state, with a start-up check,
+and fixes to faust.
 
 faust-streaming has no public API for "the next offset a stream will read" or "is this partition
 paused", which the consumer-lag metric and the stall watchdog need. Its `Consumer` keeps both in
@@ -12,11 +13,19 @@ a time: `table_writes`): `store_put` / `store_delete` / `store_get` call the sto
 `check_app` runs when the app is created, so a faust upgrade that drops one of them stops the
 worker at start-up with one line naming the attribute, instead of a traceback in a timer later.
 pyproject.toml pins faust-streaming to the minor version these attributes were checked against.
+
+`guard_standby_recovery` fixes a faust defect that made standby replicas skip changelog records
+(see its docstring); `standby_remaining` reads how far the standby copies lag.
+
+`FairConsumer` (installed by `install_fair_consumer`) rotates aiokafka's held fetch results so
+that each call serves the next partition first (see `rotate_held`); `fetch_state` describes a
+partition's fetch state for the stall log.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Set
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -24,20 +33,31 @@ from importlib.metadata import version
 from typing import Any, NamedTuple
 
 import faust
+import faust.stores.rocksdb
 import faust.streams
 import faust.transport
+import rocksdict
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 
 __all__ = [
     "PRIVATE_ATTRIBUTES",
+    "BoundedRocksDBOptions",
+    "FairConsumer",
     "FaustCompatError",
     "Position",
+    "bound_rocksdb",
     "check_app",
     "check_consumer_class",
     "check_event_context",
     "current_partition",
+    "fetch_state",
+    "guard_standby_recovery",
     "in_event",
+    "install_fair_consumer",
     "is_paused",
     "positions",
+    "standby_remaining",
     "store_delete",
     "store_get",
     "store_put",
@@ -182,3 +202,158 @@ def positions(consumer: Any, topic: str) -> list[Position]:
             continue
         out.append(Position(tp, next_offset(consumer, tp), int(high)))
     return out
+
+
+def guard_standby_recovery(app: faust.App) -> None:
+    """Stop faust dropping standby changelog records when a recovery completes.
+
+    faust's `Recovery` resumes the standby changelog partitions (after seeking them to the
+    offsets the local copy has), then awaits `on_recovery_completed`, which runs the
+    `on_recover` callbacks, seeks the input partitions and calls `app.flow_control.resume()`.
+    That resume clears every queue flow control manages, the changelog queue included, so
+    whatever standby records had been fetched meanwhile (thousands: a fetch holds megabytes)
+    are thrown away while the consumer's position stays past them, and nothing seeks back.
+    The standby then applies the records after the gap and stores their offset, so a worker
+    promoted from it starts past the gap and lacks those tickets for good.
+
+    The fix takes the changelog queue out of flow control for the duration of
+    `on_recovery_completed` only. Elsewhere the clears stay: those at a revocation are followed
+    by a seek of every standby partition to what the local copy holds, so nothing is lost.
+    Not clearing is safe: the queue keeps each partition's records in order, right after the
+    last one processed (records already applied are skipped by offset).
+    """
+    tables: Any = app.tables
+    recovery = tables.recovery
+    original = recovery.on_recovery_completed
+    managed = _private(app.flow_control, "_queues")
+
+    async def on_recovery_completed(generation_id: int = 0) -> None:
+        queue = tables.changelog_queue
+        managed.discard(queue)
+        try:
+            await original(generation_id)
+        finally:
+            managed.add(queue)
+
+    recovery.on_recovery_completed = on_recovery_completed
+
+
+def standby_remaining(app: faust.App) -> int:
+    """Changelog records the standby copies still have to read, up to the end offsets seen at
+    the last rebalance (0 without standby partitions)."""
+    tables: Any = app.tables
+    return int(tables.recovery.standby_remaining_total())
+
+
+class BoundedRocksDBOptions(faust.stores.rocksdb.RocksDBOptions):
+    """faust's RocksDB options with the memory of all of a worker's databases bounded together.
+
+    faust opens one database per table partition (standby copies included), each with its own
+    2 GB block cache and 3 x 64 MB write buffers. Here all of them share one block cache and
+    one write-buffer manager (the memtables of every database together, flushed early when
+    over), and each database's write buffer is `write_buffer_bytes`.
+    """
+
+    def __init__(self, *, write_buffer_bytes: int, memtable_bytes: int, cache_bytes: int) -> None:
+        super().__init__(write_buffer_size=write_buffer_bytes, max_write_buffer_number=2)
+        self.block_cache_size = cache_bytes
+        self.shared_cache = rocksdict.Cache(cache_bytes)
+        self.write_buffers = rocksdict.WriteBufferManager(memtable_bytes, False)
+
+    def as_options(self) -> Any:
+        """faust's options for rocksdict, with the shared cache and write-buffer manager."""
+        options = rocksdict.Options(raw_mode=True)
+        options.create_if_missing(True)
+        if self.max_open_files is not None:
+            options.set_max_open_files(self.max_open_files)
+        options.set_write_buffer_size(self.write_buffer_size)
+        options.set_max_write_buffer_number(self.max_write_buffer_number)
+        options.set_target_file_size_base(self.target_file_size_base)
+        options.set_write_buffer_manager(self.write_buffers)
+        table = rocksdict.BlockBasedOptions()
+        table.set_bloom_filter(self.bloom_filter_size, block_based=True)
+        table.set_block_cache(self.shared_cache)
+        table.set_index_type(rocksdict.BlockBasedIndexType.binary_search())
+        options.set_block_based_table_factory(table)
+        return options
+
+
+def bound_rocksdb(table: Any, options: BoundedRocksDBOptions) -> None:
+    """Open `table`'s RocksDB databases with `options` (faust builds its store lazily, on the
+    worker's loop; the store's `rocksdb_options` is what it opens each partition with)."""
+    original = _private(table, "_new_store")
+
+    def new_store() -> Any:
+        store = original()
+        if isinstance(store, faust.stores.rocksdb.Store):
+            store.rocksdb_options = options
+        return store
+
+    table._new_store = new_store
+
+
+def fetch_state(consumer: Any, tp: Any) -> str:
+    """One line on why `tp` may not be read, for the stall log: faust's view (active, buffered
+    by flow control) and aiokafka's (position, leader in its metadata, records held)."""
+    parts = [
+        f"active={tp in (getattr(consumer, '_active_partitions', None) or ())}",
+        f"buffered={tp in getattr(consumer, '_buffered_partitions', ())}",
+    ]
+    try:
+        inner = consumer._thread._consumer
+        fetcher = inner._fetcher
+        state = inner._subscription.subscription.assignment.state_value(tp)
+        leader = inner._client.cluster.leader_for_partition(tp)
+        parts += [
+            f"position={state.position if state.has_valid_position else None}",
+            f"paused={state.paused}",
+            f"leader={leader}",
+            f"held={tp in fetcher._records}",
+            f"in_flight={sorted(fetcher._in_flight)}",
+        ]
+    except Exception as exc:  # diagnostics only: never fail the watchdog
+        parts.append(f"aiokafka state unknown ({type(exc).__name__})")
+    return " ".join(parts)
+
+
+def rotate_held(held: Any) -> None:
+    """Move the first partition of aiokafka's fetched-but-undelivered records to the end.
+
+    aiokafka's `Fetcher.fetched_records(max_records=M)` takes up to M records from its held
+    fetch results in insertion order and stops: a partition whose fetch result is large (up to
+    `consumer_max_fetch_size`, a backlog after a failover) is at the head on every call, and
+    the partitions behind it get nothing until it is used up (input partition 0 read nothing
+    for 30 s after its leader was killed while partition 3's backlog was drained). Rotating
+    the head before each call serves the partitions in turn, M records each."""
+    if isinstance(held, OrderedDict) and len(held) > 1:
+        held.move_to_end(next(iter(held)))
+
+
+class _FairConsumerThread(AIOKafkaConsumerThread):
+    async def _fetch_records(
+        self,
+        consumer: Any,
+        active_partitions: Any,
+        timeout: float | None = None,  # noqa: ASYNC109 (faust's signature)
+        max_records: int | None = None,
+    ) -> Any:
+        rotate_held(_private(consumer._fetcher, "_records"))  # in the consumer's own thread
+        return await super()._fetch_records(
+            consumer, active_partitions, timeout=timeout, max_records=max_records
+        )
+
+
+class FairConsumer(AIOKafkaConsumer):
+    """faust's aiokafka consumer, delivering held records of the partitions in turn."""
+
+    def _new_consumer_thread(self) -> Any:
+        return _FairConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+def install_fair_consumer(app: faust.App) -> None:
+    """Make the app's consumer a `FairConsumer` (call before the app starts); it needs
+    `broker_max_poll_records` set, or every call drains everything held anyway."""
+    transport: Any = app.transport
+    if not issubclass(FairConsumer, transport.Consumer):
+        raise _missing("Consumer", f"transport {type(transport).__qualname__} (aiokafka)")
+    transport.Consumer = FairConsumer

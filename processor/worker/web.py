@@ -15,6 +15,7 @@ from processor.domain.calendar import BusinessCalendar
 from processor.domain.clocks import spent_at
 from processor.domain.machine import SlaMachine
 from processor.domain.state import TicketState
+from processor.worker.faust_compat import standby_remaining
 from processor.worker.lookup import ASKED_BY_HEADER, LOOKUP_HEADER, TicketLookup
 from processor.worker.rows import decode_state
 
@@ -32,7 +33,11 @@ def register_pages(
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
         ready = sla.ready and not app.rebalancing
-        body = {"status": "ready" if ready else "recovering", "indexed": len(sla.service.index)}
+        body = {
+            "status": "ready" if ready else "recovering",
+            "indexed": len(sla.service.index),
+            "standby_remaining": standby_remaining(app),
+        }
         return web.json(body, status=200 if ready else 503)
 
     @app.page("/metrics")

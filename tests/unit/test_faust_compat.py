@@ -18,9 +18,11 @@ from processor.settings import Settings
 from processor.worker.app import create_app
 from processor.worker.faust_compat import (
     PRIVATE_ATTRIBUTES,
+    BoundedRocksDBOptions,
     FaustCompatError,
     check_app,
     check_consumer_class,
+    guard_standby_recovery,
     is_paused,
     next_offset,
     positions,
@@ -128,3 +130,50 @@ def test_in_event_makes_the_event_current_for_table_writes_and_restores_it() -> 
             assert faust.streams.current_event() is second
         assert faust.streams.current_event() is first
     assert faust.streams.current_event() is None
+
+
+async def test_a_completing_recovery_keeps_the_standby_records_already_fetched() -> None:
+    """faust's `on_recovery_completed` resumes flow control, which clears the changelog queue
+    (standby records fetched past, never re-read); the guard keeps them for that call only."""
+    app = faust.App("guard-check", broker="kafka://127.0.0.1:9092", store="memory://")
+    recovery = app.tables.recovery
+    calls: list[int] = []
+
+    async def completes(generation_id: int = 0) -> None:  # what faust's does at its end
+        calls.append(generation_id)
+        app.flow_control.resume()
+
+    recovery.on_recovery_completed = completes
+    guard_standby_recovery(app)
+    queue = app.tables.changelog_queue
+    queue.put_nowait("standby record")
+    await recovery.on_recovery_completed(7)
+    assert calls == [7]
+    assert queue.qsize() == 1
+    app.flow_control.resume()  # any other resume (after a revocation's seek) still clears it
+    assert queue.qsize() == 0
+
+
+async def test_every_table_database_of_a_worker_opens_with_the_shared_bounded_options(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        store="rocksdb://",
+        data_dir=tmp_path,
+        rocksdb_block_cache_mb=32,
+        rocksdb_write_buffer_mb=4,
+        rocksdb_memtables_mb=48,
+    )
+    app = create_app(settings).faust
+    stores = [table.data for table in app.tables.values()]
+    assert len(stores) == 2  # tickets and sightings
+    options = {id(store.rocksdb_options) for store in stores}
+    assert len(options) == 1
+    shared = stores[0].rocksdb_options
+    assert isinstance(shared, BoundedRocksDBOptions)
+    assert shared.write_buffer_size == 4 * 2**20 and shared.max_write_buffer_number == 2
+    assert shared.write_buffers.get_buffer_size() == 48 * 2**20
+    db = shared.open(tmp_path / "probe.db")  # rocksdict accepts the options it builds
+    db[b"k"] = b"v"
+    assert db[b"k"] == b"v"
+    db.close()

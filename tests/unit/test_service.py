@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from processor.domain.alerts import Alert
 from processor.domain.policy import default_policy
 from processor.worker.metrics import Metrics, TicketCensus
+from processor.worker.rows import decode_state
 from processor.worker.service import TICK_HEADER, Record, SlaService
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -91,8 +92,8 @@ async def test_ticks_raise_due_alerts_after_the_ack_and_before_the_store(world: 
     assert recorder.sent[0].emitted_at == clock.now
     # When the alert was acked, the stored state did not record it yet (at-least-once).
     stored_before = recorder.table_at_ack[0]
-    assert stored_before is not None and b'"sent":[]' in stored_before
-    assert b'"sent":[["2026-01-05T09:30:00Z",0.75]]' in service.table["T1"]
+    assert stored_before is not None and decode_state(stored_before).sent == []
+    assert decode_state(service.table["T1"]).sent == [("2026-01-05T09:30:00Z", 0.75)]
     assert (
         registry.get_sample_value(
             "sla_at_risk_tickets", {"tier": "gold", "priority": "1", "metric": "first_response"}

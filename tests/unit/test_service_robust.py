@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from processor.domain.alerts import Alert
 from processor.domain.policy import default_policy
 from processor.worker.metrics import Metrics, TicketCensus
+from processor.worker.rows import decode_state
 from processor.worker.service import TICK_HEADER, Record, SlaService
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -145,4 +146,4 @@ async def test_a_refused_publish_is_retried_and_nothing_is_stored_before_it(
     await service.on_record(tick(clock.now.isoformat().encode()))
     assert [a.threshold for a in recorder.sent] == [0.75, 0.9, 1.0]
     assert recorder.dead == []
-    assert b'"sent":[["2026-01-05T09:30:00Z",0.75]' in service.table["T1"]
+    assert decode_state(service.table["T1"]).sent[0] == ("2026-01-05T09:30:00Z", 0.75)
