@@ -140,6 +140,16 @@ def emit(record: dict[str, object]) -> None:
             handle.write(line + "\n")
 
 
+def worker_from(checkout: str) -> list[str]:
+    """argv (after the interpreter) of a worker imported from another checkout of the repo
+    (e.g. `git worktree add /tmp/before <commit>`), for a before/after in one run."""
+    code = (
+        f"import runpy, sys; sys.path.insert(0, {checkout!r}); "
+        "sys.argv[0] = 'processor'; runpy.run_module('processor', run_name='__main__')"
+    )
+    return ["-c", code, "worker"]
+
+
 def bootstrap() -> str:
     """The benchmark broker: $BENCH_BOOTSTRAP, default 127.0.0.1:29092 (not the dev broker)."""
     return os.environ.get("BENCH_BOOTSTRAP", "127.0.0.1:29092")

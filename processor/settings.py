@@ -98,6 +98,21 @@ class Settings(BaseSettings):
         description="A tick raises what was due this many seconds before the wall clock, "
         "so an event published a moment after it occurred can still prevent an alert.",
     )
+    lateness_window: float = Field(
+        2.0,
+        gt=0,
+        le=3600,
+        description="Seconds an event's lateness (read time - occurred_at) keeps holding its "
+        "partition's ticks back by as much: a backlog or a backfill raises nothing its own "
+        "unread events could still prevent.",
+    )
+    lateness_floor: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="Ticks are held back at least this many seconds (upstream delivery delay "
+        "that the events do not show, e.g. a producer that buffers before sending).",
+    )
     session_timeout: float = Field(
         10.0,
         ge=6,
@@ -110,6 +125,34 @@ class Settings(BaseSettings):
         ge=5,
         description="An input partition with waiting records whose read position has not "
         "moved for this long is re-seeked (a faust/aiokafka fetch stall).",
+    )
+    batch_max: int = Field(
+        2000,
+        ge=1,
+        le=100_000,
+        description="Records the worker handles together (their alerts acked in one wait, "
+        "each ticket stored once); 1: one record at a time.",
+    )
+    batch_wait: float = Field(
+        0.05,
+        gt=0,
+        le=5,
+        description="Seconds a batch waits for more records before it is handled.",
+    )
+    producer_linger: float = Field(
+        0.005,
+        ge=0,
+        le=1,
+        description="Seconds the producer waits to fill a request (alerts, DLQ, changelog).",
+    )
+    producer_buffer: int = Field(
+        100,
+        ge=100,
+        le=1_000_000,
+        description="Records faust's producer buffer holds before the stream waits for it.",
+    )
+    faust_sensors: bool = Field(
+        True, description="Export faust's own metrics (faust_*) on /metrics (counted cheaply)."
     )
     max_event_bytes: int = Field(
         64 * 1024, ge=1024, le=4 * 1024 * 1024, description="Larger events go to the DLQ."

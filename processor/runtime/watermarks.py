@@ -13,12 +13,14 @@ past X. Two strategies decide that watermark:
   ticket's events are on one partition (the input topic's contract). With `partitions=N`, every
   ticket is judged by the minimum over N partitions, and nothing is due until all N were seen.
 - `TickWatermarks` (live worker): tick records carry the wall clock; a tick stamped ahead of the
-  worker's own clock is clamped to it, and while events older than the tick are still flowing
-  into a partition (a backlog or a backfill) its watermark holds at the newest event time read.
+  worker's own clock is clamped to it, and held back by the lateness (read time - occurred_at)
+  of the events its partition read lately: on-time events let it follow the clock, a backlog or
+  a backfill holds it at their event times.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -145,25 +147,58 @@ class EventTimeWatermarks(Watermarks):
 
 
 class TickWatermarks(Watermarks):
-    def __init__(self, backfill_quiet: timedelta = timedelta(seconds=2)) -> None:
-        self.backfill_quiet = backfill_quiet
-        self._flow: dict[int, tuple[datetime, datetime]] = {}
-        """partition -> (newest occurred_at read, wall-clock time of the last event read)"""
+    """Live: a tick's watermark is its wall-clock time held back by the partition's lateness.
+
+    An event occurred at `t` and read at wall time `r` was at most `r - t` late upstream. The
+    largest such lateness among the events a partition read in the last `window` (wall time),
+    at least `floor`, is the partition's *hold*: a tick stamped T sets the watermark T - hold,
+    but never behind the newest `occurred_at` the partition read (up to T - floor): an in-order
+    log has nothing older than that still to come. Every record appended before the tick has
+    been read when the tick is read. On-time events (hold ~ their delivery delay) let the
+    watermark follow the clock; a backlog or a backfill (hours late) holds it at their event
+    times, until `window` after the last late event was read.
+    """
+
+    def __init__(
+        self,
+        window: timedelta = timedelta(seconds=2),
+        floor: timedelta = timedelta(0),
+    ) -> None:
+        self.window, self.floor = window, floor
+        self._late: dict[int, deque[tuple[datetime, timedelta]]] = {}
+        """partition -> (read until, lateness), latenesses decreasing: a sliding-window max"""
         self._current: dict[int, datetime] = {}
+        self._newest: dict[int, datetime] = {}
 
     def observe(self, partition: int, at: datetime, now: datetime, token: int = 0) -> Observed:
-        newest = self._flow.get(partition, (at, now))[0]
-        self._flow[partition] = (max(newest, at), now)
+        newest = self._newest.get(partition)
+        if newest is None or at > newest:
+            self._newest[partition] = at
+        late = self._late.get(partition)
+        if late is None:
+            late = self._late[partition] = deque()
+        lateness = now - at
+        while late and late[-1][1] <= lateness:
+            late.pop()
+        late.append((now + self.window, lateness))
         return Observed()  # events never raise other tickets' alerts live: ticks do
+
+    def hold(self, partition: int, now: datetime) -> timedelta:
+        """How far the partition's ticks are held back at wall time `now`."""
+        late = self._late.get(partition)
+        while late and late[0][0] <= now:
+            late.popleft()
+        return max(late[0][1], self.floor) if late else self.floor
 
     def on_tick(self, partition: int, tick: datetime, now: datetime) -> datetime:
         """The watermark a tick stamped `tick` sets on `partition`, read at wall time `now`."""
         tick = min(tick, now)  # a tick from a clock ahead of ours raises nothing early
-        flow = self._flow.get(partition)
-        if flow is not None and now - flow[1] < self.backfill_quiet:
-            tick = min(tick, flow[0])
-        self._current[partition] = tick
-        return tick
+        mark = tick - self.hold(partition, now)
+        newest = self._newest.get(partition)
+        if newest is not None:
+            mark = max(mark, min(newest, tick - self.floor))
+        self._current[partition] = mark
+        return mark
 
     def watermark(self, partition: int) -> datetime | None:
         return self._current.get(partition)
@@ -173,4 +208,7 @@ class TickWatermarks(Watermarks):
         for partition in list(self._current):
             if partition not in partitions:
                 del self._current[partition]
-                self._flow.pop(partition, None)
+        for known in (self._late, self._newest):
+            for partition in list(known):
+                if partition not in partitions:
+                    del known[partition]

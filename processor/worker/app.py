@@ -13,15 +13,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from prometheus_client import CollectorRegistry
 
 from processor.domain.constants import PRIORITIES, TIERS
 from processor.domain.machine import SlaMachine
 from processor.domain.policy import Policy, load_policy
 from processor.kafka.client import faust_credentials
+from processor.runtime import TickWatermarks
 from processor.settings import Settings
 from processor.topicspec import TABLE_NAME
+from processor.worker.batches import Batches, BatchScope
 from processor.worker.faust_compat import (
     BoundedRocksDBOptions,
     bound_rocksdb,
@@ -32,13 +33,13 @@ from processor.worker.faust_compat import (
     is_paused,
     positions,
 )
+from processor.worker.faust_sensors import lean_monitor
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
 from processor.worker.routing import Interop
-from processor.worker.service import TICK_HEADER, Record, SlaService
+from processor.worker.service import TICK_HEADER, SlaService
 from processor.worker.settled_flush import install_settled_flush
-from processor.worker.sightings import PartitionWatch, is_sighting
-from processor.worker.table_store import StrKeyTable
+from processor.worker.table_writes import ChangelogTable
 from processor.worker.watchdog import StallWatch
 from processor.worker.web import register_pages
 
@@ -81,6 +82,9 @@ def create_app(
     guard_standby_recovery(app)
     install_settled_flush(app)  # no offset commit or hand-over before the changelog is acked
     install_fair_consumer(app)  # fetched partitions are delivered in turn, POLL_RECORDS each
+    # faust flushes its producer buffer whenever it holds more than this before it hands the
+    # streams the next record (a batch's changelog writes can exceed it; see BENCHMARKS.md).
+    app.producer.buffer.max_messages = settings.producer_buffer
     events = app.topic(
         settings.events_topic,
         key_serializer="raw",
@@ -99,6 +103,7 @@ def create_app(
         # faust creates the changelog with topic_replication_factor replicas; this adds the ISR.
         extra_topic_configs={"min.insync.replicas": str(settings.min_insync_replicas)},
     )
+    scope = BatchScope()
     registry = registry or CollectorRegistry()
     census = TicketCensus()
     targets: dict[tuple[str, int] | tuple[str, int, str], float] = {
@@ -109,39 +114,46 @@ def create_app(
     }
     lag = lambda: _consumer_lag(app, settings.events_topic)  # noqa: E731
     metrics = Metrics(registry, census, lag, targets, policy.metric_names)
-    app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(registry, "faust"))
+    counted, sent = None, None
+    if settings.faust_sensors:
+        monitor = app.monitor = lean_monitor(registry, "faust")
+        counted = lambda topic, *n: monitor.on_changelog_flush(TABLE_NAME, topic, *n)  # noqa: E731
+        sent = monitor.on_sent
     interop = Interop(app, settings, events, table, registry)
     _bound_rocksdb(app, settings)
     service = SlaService(
         policy,
-        interop.watched(StrKeyTable(table)),
-        KafkaPublisher(alerts, dlq),
+        interop.watched(ChangelogTable(table, counted)),
+        KafkaPublisher(alerts, dlq, sent),
         metrics,
         census,
         clock,
         settings.max_event_bytes,
         machine=machine,
+        scope=scope,
+        watermarks=TickWatermarks(
+            timedelta(seconds=settings.lateness_window), timedelta(seconds=settings.lateness_floor)
+        ),
     )
     service.store.compact_rows = settings.row_format == "compact"
     sla = SlaApp(app, service, settings)
-    _wire(sla, events, table, interop.watch)
+    _wire(sla, events, table, Batches(service, interop.watch, scope))
     _watch_stalls(sla)
     register_pages(sla, table, registry, interop.lookup)
     return sla
 
 
-def _wire(sla: SlaApp, events: Any, table: Any, watch: PartitionWatch) -> None:
+def _wire(sla: SlaApp, events: Any, table: Any, batches: Batches) -> None:
     app, service, settings = sla.faust, sla.service, sla.settings
 
     @app.agent(events, name="sla-events")
     async def process(stream: Any) -> None:
-        async for event in stream.events():
-            record = _record(event.message)
-            if is_sighting(record):  # the worker's own note of where a ticket's events are
-                await watch.on_sighting(record)
-                continue
-            await service.on_record(record)
-            await watch.on_input(record)
+        if settings.batch_max <= 1:  # one record at a time (the baseline of `make bench`)
+            async for event in stream.events():
+                await batches.on_event(event)
+            return
+        async for batch in stream.take_events(settings.batch_max, settings.batch_wait):
+            await batches.on_batch(batch)
 
     @table.on_recover
     async def rebuild() -> None:
@@ -216,20 +228,6 @@ def _consumer_lag(app: faust.App, topic: str) -> dict[tuple[str, int], int]:
     return {(topic, tp.partition): max(high - position, 0) for tp, position, high in found}
 
 
-def _record(message: Any) -> Record:
-    headers = message.headers or []
-    if isinstance(headers, dict):
-        headers = list(headers.items())
-    return Record(
-        message.topic,
-        message.partition,
-        message.offset,
-        message.key,
-        message.value,
-        [(str(k), bytes(v or b"")) for k, v in headers],
-    )
-
-
 def _bound_rocksdb(app: faust.App, settings: Settings) -> None:
     """One block cache and one memtable budget for all of the worker's table databases."""
     mb = 1024 * 1024
@@ -258,6 +256,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "consumer_max_fetch_size": 8 * 1024 * 1024,
         "broker_max_poll_records": POLL_RECORDS,
         "producer_acks": -1,  # acks=all: with min_insync_replicas, no write on one copy only
+        "producer_linger": settings.producer_linger,
         "broker_session_timeout": settings.session_timeout,
         "broker_heartbeat_interval": min(3.0, settings.session_timeout / 3),
         "autodiscover": False,

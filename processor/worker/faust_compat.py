@@ -3,9 +3,15 @@ and fixes to faust.
 
 faust-streaming has no public API for "the next offset a stream will read" or "is this partition
 paused", which the consumer-lag metric and the stall watchdog need. Its `Consumer` keeps both in
-private attributes; this module alone touches them, through typed accessors. `check_consumer_class`
-runs when the app is created, so a faust upgrade that drops one of them stops the worker at
-start-up with one line naming the attribute, instead of a traceback in a timer later on.
+private attributes; this module alone touches them, through typed accessors. Nor for "make this
+table write in the context of that event" (a batch from `Stream.take_events` has no current
+event, and a table write takes its changelog partition from the current event):
+`in_event(event)` sets faust's private `faust.streams._current_event` for the duration. Nor for
+"write this key to the table's local store only" (the changelog written separately, a batch at
+a time: `table_writes`): `store_put` / `store_delete` / `store_get` call the store's own
+`_set` / `_del` / `_get` (raw bytes; the tables that use them have raw serializers).
+`check_app` runs when the app is created, so a faust upgrade that drops one of them stops the
+worker at start-up with one line naming the attribute, instead of a traceback in a timer later.
 pyproject.toml pins faust-streaming to the minor version these attributes were checked against.
 
 `guard_standby_recovery` fixes a faust defect that made standby replicas skip changelog records
@@ -18,13 +24,17 @@ partition's fetch state for the stall log.
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
-from collections.abc import Mapping, Set
+from collections.abc import Iterator, Mapping, Set
+from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib.metadata import version
 from typing import Any, NamedTuple
 
 import faust
 import faust.stores.rocksdb
+import faust.streams
 import faust.transport
 import rocksdict
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
@@ -39,12 +49,18 @@ __all__ = [
     "bound_rocksdb",
     "check_app",
     "check_consumer_class",
+    "check_event_context",
+    "current_partition",
     "fetch_state",
     "guard_standby_recovery",
+    "in_event",
     "install_fair_consumer",
     "is_paused",
     "positions",
     "standby_remaining",
+    "store_delete",
+    "store_get",
+    "store_put",
 ]
 
 # name -> what it holds, on faust.transport.consumer.Consumer (faust-streaming 0.15)
@@ -89,6 +105,57 @@ def check_app(app: faust.App) -> None:
     """The start-up check for the consumer class of the app's broker transport."""
     transport = faust.transport.by_url(app.conf.broker[0])
     check_consumer_class(transport.Consumer)
+    check_event_context()
+
+
+def check_event_context() -> None:
+    """Raise FaustCompatError unless faust.streams keeps the current event in a ContextVar."""
+    if not isinstance(getattr(faust.streams, "_current_event", None), ContextVar):
+        raise _missing("_current_event", "module faust.streams (as a ContextVar)")
+
+
+@contextmanager
+def in_event(event: Any) -> Iterator[None]:
+    """Make `event` faust's current event (table writes go to its partition) meanwhile."""
+    var: ContextVar[Any] = faust.streams._current_event
+    token = var.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        var.reset(token)
+
+
+def current_partition() -> int:
+    """The partition of the event being handled (the one `in_event` set, or faust's own)."""
+    event = faust.streams.current_event()
+    if event is None:
+        raise RuntimeError("table write outside of a stream event")
+    return int(event.message.partition)
+
+
+def store_get(store: Any, key: bytes) -> bytes | None:
+    """`key`'s value in a table's local store (RocksDB: the current event's partition first)."""
+    get = getattr(store, "_get", None)
+    value = store.get(key) if get is None else get(key)
+    return None if value is None else bytes(value)
+
+
+def store_put(store: Any, key: bytes, value: bytes) -> None:
+    """Write `key` to a table's local store only (RocksDB: the current event's partition)."""
+    put = getattr(store, "_set", None)
+    if put is None:  # the memory store is a plain mapping of raw keys
+        store[key] = value
+    else:
+        put(key, value)
+
+
+def store_delete(store: Any, key: bytes) -> None:
+    """Delete `key` from a table's local store only."""
+    delete = getattr(store, "_del", None)
+    if delete is None:
+        store.pop(key, None)
+    else:
+        delete(key)
 
 
 def _private(consumer: Any, name: str) -> Any:

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from yarl import URL
 
 from processor.settings import Settings
+from processor.worker.faust_compat import store_get
 from processor.worker.lookup import LOOKUP_HEADER, Answer, TicketLookup
 from processor.worker.rows import decode_head
 from processor.worker.sightings import (
@@ -61,8 +62,8 @@ class Interop:
 
     def _row(self, ticket: str) -> int | None:
         """The partition of the ticket's row (read inside the stream: the current partition's)."""
-        row = self.tickets.get(ticket.encode())
-        return None if row is None else decode_head(bytes(row))[0]
+        row = store_get(self.tickets.data, ticket.encode())
+        return None if row is None else decode_head(row)[0]
 
     def watched(self, table: TicketTable) -> TicketTable:
         """The ticket table the service writes, telling the watch when a ticket's row goes."""
@@ -115,6 +116,11 @@ class _Forgetful:
 
     def __setitem__(self, key: str, value: bytes) -> None:
         self._table[key] = value
+
+    async def flush(self) -> None:
+        flush = getattr(self._table, "flush", None)
+        if flush is not None:
+            await flush()
 
     def pop(self, key: str, default: bytes | None = None) -> bytes | None:
         value = self._table.pop(key, None)

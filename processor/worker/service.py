@@ -8,9 +8,10 @@ Faust-free on purpose: it talks to a mapping (the ticket table, through `TableSt
   lose one);
 - a tick (a record the worker itself appends to each partition it owns, carrying wall-clock time
   T): `TickWatermarks` turns T into the partition's watermark (clamped to the worker's clock,
-  held back while a backlog flows) and the runtime raises what is due before it, a batch of
-  tickets per publish. A tick is read only after every record before it in the partition, so no
-  alert is raised while unread input that could prevent it sits in the log.
+  held back by the lateness of the events the partition read lately) and the runtime raises
+  what is due before it, a batch of tickets per publish. A tick is read only after every record
+  before it in the partition, so no alert is raised while unread input that could prevent it
+  sits in the log.
 
 No record is lost: whatever a record does that the worker cannot handle (invalid input, a
 malformed tick, an exception anywhere in the core) sends it to the DLQ with a reason, is counted,
@@ -22,19 +23,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from processor.domain.alerts import Alert
-from processor.domain.events import InvalidEvent, parse_event
+from processor.domain.events import Event, InvalidEvent, parse_event
 from processor.domain.instants import parse_instant
 from processor.domain.machine import Outcome, SlaMachine
 from processor.domain.policy import Policy
 from processor.runtime import Step, TicketRuntime, TickWatermarks
 from processor.worker.metrics import Metrics, TicketCensus
-from processor.worker.table_store import TableStore, TicketTable, klass_of
+from processor.worker.table_store import Scope, TableStore, TicketTable, klass_of
 
 __all__ = [
     "TICK_HEADER",
@@ -77,6 +79,10 @@ class Publisher(Protocol):
     ) -> None: ...
 
 
+class _Replay(Exception):
+    """A record of a batch failed in the core: the batch is handled again record by record."""
+
+
 class InvalidTick(ValueError):
     """A tick record whose header is not an RFC 3339 instant."""
 
@@ -104,12 +110,14 @@ class SlaService:
         max_event_bytes: int,
         *,
         machine: SlaMachine | None = None,
+        scope: Scope | None = None,
+        watermarks: TickWatermarks | None = None,
     ) -> None:
         self.machine = machine or SlaMachine(policy)
         self.table, self.publisher, self.metrics = table, publisher, metrics
         self.clock, self.max_event_bytes = clock, max_event_bytes
-        self.store = TableStore(table, census)
-        self.watermarks = TickWatermarks()
+        self.store = TableStore(table, census, *(() if scope is None else (scope,)))
+        self.watermarks = watermarks or TickWatermarks()
         self.runtime = TicketRuntime(self.machine, self.store, self.watermarks)
         self.index = self.runtime.index
 
@@ -128,17 +136,78 @@ class SlaService:
             log.exception("record %s/%d@%d failed", record.topic, record.partition, record.offset)
             await self._reject(record, "internal_error", _describe(exc), exc)
 
-    async def on_event(self, record: Record) -> None:
+    async def on_batch(self, records: Sequence[Record]) -> None:
+        """Handle a batch of records (any partitions), each partition's in log order: each run
+        of events between two ticks is applied together, its alerts published with one wait
+        for the acks, then its states stored once per ticket. A record that fails is replayed
+        alone (`on_record`: to the DLQ) and the rest of its run with it, one at a time."""
+        runs: dict[int, list[Record]] = {}
+        for record in records:
+            runs.setdefault(record.partition, []).append(record)
+        for partition, run in runs.items():
+            with self.store.scope(partition):  # table reads, too, look on that partition
+                await self._on_run(run)
+
+    async def _on_run(self, run: list[Record]) -> None:
+        pending: list[Record] = []
+        for record in run:
+            if record.headers and any(name == TICK_HEADER for name, _ in record.headers):
+                await self._on_events(pending)
+                pending = []
+                await self.on_record(record)
+            else:
+                pending.append(record)
+        await self._on_events(pending)
+
+    async def _on_events(self, records: list[Record]) -> None:
+        if len(records) <= 1:
+            for record in records:
+                await self.on_record(record)
+            return
+        decoded = [(r, e) for r in records if (e := await self._decode(r)) is not None]
+        now = self.clock()
+        total = Step()
+        try:
+            for record, event in decoded:
+                step = self.runtime.on_event(record.partition, event, now, horizon=now)
+                if step.failures:
+                    raise _Replay
+                total.alerts.extend(step.alerts)
+                total.outcomes.extend(step.outcomes)
+            await self._settle(total)
+        except Exception:  # _Replay or a failed commit: each record again, alone
+            self.runtime.discard()
+            for record, _ in decoded:
+                await self.on_record(record)
+            return
+        kinds = Counter(event.type for _, event in decoded)
+        for kind, count in kinds.items():  # one label lookup per type, not per event
+            self.metrics.events.labels(kind).inc(count)
+        lag = self.metrics.event_lag
+        for _, event in decoded:
+            lag.observe(max((now - event.occurred_at).total_seconds(), 0.0))
+
+    async def _decode(self, record: Record) -> Event | None:
+        """The record's event; None when it went to the DLQ as invalid input."""
         try:
             event = parse_event(record.value or b"", self.max_event_bytes)
             if record.key is not None and record.key != event.ticket_id.encode():
                 raise InvalidEvent("bad_key", "record key must be the event's ticket_id")
         except InvalidEvent as exc:
             await self._reject(record, exc.reason, exc.message)
-            return
-        now = self.clock()
+            return None
+        return event
+
+    def _count_event(self, event: Event, now: datetime) -> None:
         self.metrics.events.labels(event.type).inc()
         self.metrics.event_lag.observe(max((now - event.occurred_at).total_seconds(), 0.0))
+
+    async def on_event(self, record: Record) -> None:
+        event = await self._decode(record)
+        if event is None:
+            return
+        now = self.clock()
+        self._count_event(event, now)
         step = self.runtime.on_event(record.partition, event, now, horizon=now)
         await self._settle(step)
         for ticket_id, failure in step.failures[:1]:
@@ -168,6 +237,8 @@ class SlaService:
     async def _settle(self, step: Step) -> None:
         await self._publish(step.alerts)  # acked before the states record them as sent
         self.runtime.commit()
+        # On the changelog before the step's records are acknowledged (offsets committed).
+        await _retrying(self.store.flush, "writing ticket states to the changelog")
         for out in step.outcomes:
             self._count_outcome(out)
 
@@ -179,7 +250,8 @@ class SlaService:
         stamped: list[Alert] = []
 
         async def send() -> None:
-            stamped[:] = [a.with_emitted_at(self.clock()) for a in raised]
+            now = self.clock()
+            stamped[:] = [a.with_emitted_at(now) for a in raised]
             await self.publisher.alerts(stamped)
 
         await _retrying(send, f"publishing {len(raised)} alert(s)")

@@ -120,7 +120,7 @@ def decode_partitions(value: bytes | None) -> set[int]:
 
 
 def is_sighting(record: Record) -> bool:
-    return any(name == SIGHTING_HEADER for name, _ in record.headers)
+    return bool(record.headers) and any(name == SIGHTING_HEADER for name, _ in record.headers)
 
 
 Send = Callable[[str, int, int, bool], Awaitable[None]]
@@ -187,7 +187,7 @@ class PartitionWatch:
 
     async def _on_input(self, record: Record) -> None:
         await self._withdraw()
-        if any(name == TICK_HEADER for name, _ in record.headers):
+        if record.headers and any(name == TICK_HEADER for name, _ in record.headers):
             return
         ticket = _ticket_of(record)
         if ticket is None:

@@ -113,6 +113,25 @@ def test_only_faust_compat_touches_the_private_attributes() -> None:
     assert users == []  # faust_compat.py names them as strings, never as attributes
 
 
+def test_in_event_makes_the_event_current_for_table_writes_and_restores_it() -> None:
+    import faust.streams
+
+    from processor.worker.faust_compat import check_event_context, in_event
+
+    class Event:
+        pass
+
+    check_event_context()
+    first, second = Event(), Event()
+    assert faust.streams.current_event() is None
+    with in_event(first):
+        assert faust.streams.current_event() is first
+        with in_event(second):
+            assert faust.streams.current_event() is second
+        assert faust.streams.current_event() is first
+    assert faust.streams.current_event() is None
+
+
 async def test_a_completing_recovery_keeps_the_standby_records_already_fetched() -> None:
     """faust's `on_recovery_completed` resumes flow control, which clears the changelog queue
     (standby records fetched past, never re-read); the guard keeps them for that call only."""

@@ -1,5 +1,5 @@
 """The runtime's parts at their boundaries (docs/mutation.md): the deadline index, both watermark
-strategies (lateness, skew, partitions, ticks, backfills) and `TicketRuntime`'s steps.
+strategies (lateness, skew, partitions, ticks, late events) and `TicketRuntime`'s steps.
 
 Gold P1 tickets (24x7, 30 min) created at T0 are due 75% at +22:30, 90% at +27, breach at +30.
 """
@@ -157,14 +157,15 @@ def test_a_tick_ahead_of_the_wall_clock_is_clamped_to_it() -> None:
     assert ticks.on_tick(0, T0 - US, T0) == T0 - US and ticks.watermark(0) == T0 - US
 
 
-def test_a_backfill_holds_the_tick_at_the_newest_event_until_it_is_quiet() -> None:
-    ticks = TickWatermarks(backfill_quiet=timedelta(seconds=2))
+def test_a_late_event_holds_its_partition_for_exactly_the_window() -> None:
+    ticks = TickWatermarks(window=timedelta(seconds=2))
     wall = T0 + DAY
     assert ticks.observe(0, T0, wall).moved is False  # events never move a tick watermark
-    ticks.observe(0, T0 - DAY, wall)  # an older one: the newest stays T0
-    assert ticks.on_tick(0, wall, wall + timedelta(seconds=2) - US) == T0
+    ticks.observe(0, T0 - DAY, wall)  # older still: the newest stays T0, the hold is 2 days
+    end = wall + timedelta(seconds=2)
+    assert ticks.on_tick(0, end - US, end - US) == T0  # held, but not behind the newest read
     assert ticks.on_tick(1, wall, wall) == wall  # another partition is not held
-    assert ticks.on_tick(0, wall, wall + timedelta(seconds=2)) == wall  # quiet for 2 s
+    assert ticks.on_tick(0, end, end) == end  # the window is over
     ticks.forget({1})
     assert ticks.watermark(0) is None and ticks.watermark(1) == wall
     ticks.observe(0, T0 - DAY, wall)  # a forgotten flow starts afresh from this event

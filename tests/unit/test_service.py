@@ -200,3 +200,23 @@ async def test_while_old_events_flow_in_a_tick_only_raises_up_to_their_event_tim
     await service.on_record(tick(clock.now))
     # 75% (09:22:30) was never due: the response came first, as in replay.
     assert recorder.sent == []
+
+
+async def test_an_alert_due_just_after_an_on_time_event_waits_for_no_quiet_period(
+    world: Any,
+) -> None:
+    service, recorder, clock, _ = world
+    await service.on_record(rec(created()))  # gold P1 at 09:00: 75% at 09:22:30
+    note = {
+        "type": "ticket.agent_responded",
+        "event_id": "n",
+        "ticket_id": "T1",
+        "occurred_at": "2026-01-05T09:22:29.900000Z",
+        "public": False,
+    }
+    clock.now = T0 + timedelta(minutes=22, seconds=30)  # read 100 ms after it occurred
+    await service.on_record(rec(note))
+    clock.now += timedelta(seconds=0.5)
+    await service.on_record(tick(clock.now))
+    # Held back by the note's 100 ms, not at its occurred_at for 2 s: the alert is out.
+    assert [a.threshold for a in recorder.sent] == [0.75]
