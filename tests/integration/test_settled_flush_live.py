@@ -26,7 +26,7 @@ from processor.worker.settled_flush import install_settled_flush
 pytestmark = pytest.mark.integration
 
 WRITES = 6
-PAUSE = 1.0  # seconds the broker does not answer
+PAUSE = 5.0  # s the broker does not answer: well past faust's 0.1 s per message, even if busy
 
 
 @pytest.fixture(scope="module")
