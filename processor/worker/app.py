@@ -24,6 +24,7 @@ from processor.settings import Settings
 from processor.topicspec import TABLE_NAME
 from processor.worker.faust_compat import (
     BoundedRocksDBOptions,
+    active_rows,
     bound_rocksdb,
     check_app,
     fetch_state,
@@ -145,7 +146,7 @@ def _wire(sla: SlaApp, events: Any, table: Any, watch: PartitionWatch) -> None:
     @table.on_recover
     async def rebuild() -> None:
         active = _active_partitions(app, settings.events_topic)
-        count = service.rebuild(table.items(), active)
+        count = service.rebuild(active_rows(table), active)
         sla.ready = True
         app.log.info("deadline index rebuilt: %d tickets on partitions %s", count, sorted(active))
 
