@@ -25,6 +25,7 @@ from processor.topicspec import TABLE_NAME
 from processor.worker.batches import Batches, BatchScope
 from processor.worker.faust_compat import (
     BoundedRocksDBOptions,
+    active_rows,
     bound_rocksdb,
     check_app,
     fetch_state,
@@ -158,7 +159,7 @@ def _wire(sla: SlaApp, events: Any, table: Any, batches: Batches) -> None:
     @table.on_recover
     async def rebuild() -> None:
         active = _active_partitions(app, settings.events_topic)
-        count = service.rebuild(table.items(), active)
+        count = service.rebuild(active_rows(table), active)
         sla.ready = True
         app.log.info("deadline index rebuilt: %d tickets on partitions %s", count, sorted(active))
 

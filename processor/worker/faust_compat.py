@@ -46,6 +46,7 @@ __all__ = [
     "FairConsumer",
     "FaustCompatError",
     "Position",
+    "active_rows",
     "bound_rocksdb",
     "check_app",
     "check_consumer_class",
@@ -357,3 +358,19 @@ def install_fair_consumer(app: faust.App) -> None:
     if not issubclass(FairConsumer, transport.Consumer):
         raise _missing("Consumer", f"transport {type(transport).__qualname__} (aiokafka)")
     transport.Consumer = FairConsumer
+
+
+def active_rows(table: Any) -> Iterator[tuple[bytes, bytes]]:
+    """(key, value) of every row of `table`'s active partitions, as `table.items()` yields them
+    for a bytes-keyed, bytes-valued table, read straight from its RocksDB databases: faust's
+    `items()` passes each row through its key/value decoding layers, ~40% of rebuilding the
+    deadline index of 1M tickets. Other stores: `table.items()`."""
+    store = table.data
+    if not isinstance(store, faust.stores.rocksdb.Store) or not store.use_rocksdict:
+        yield from table.items()
+        return
+    offset_key = store.offset_key
+    for db in _private(store, "_dbs_for_actives")():
+        for key, value in db.items():
+            if key != offset_key:
+                yield key, value

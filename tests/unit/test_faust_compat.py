@@ -20,6 +20,7 @@ from processor.worker.faust_compat import (
     PRIVATE_ATTRIBUTES,
     BoundedRocksDBOptions,
     FaustCompatError,
+    active_rows,
     check_app,
     check_consumer_class,
     guard_standby_recovery,
@@ -177,3 +178,27 @@ async def test_every_table_database_of_a_worker_opens_with_the_shared_bounded_op
     db[b"k"] = b"v"
     assert db[b"k"] == b"v"
     db.close()
+
+
+async def test_active_rows_are_the_rows_table_items_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(Settings(store="rocksdb://", data_dir=tmp_path, partitions=4)).faust
+    table = app.tables["tickets"]
+    store = table.data
+    topic = table.changelog_topic_name
+    for p in range(4):
+        db = store._db_for_partition(p)
+        for i in range(50):
+            db.put(f"T-{p}-{i}".encode(), f"{p} - - row {i}".encode())
+        db.put(store.offset_key, b"49")
+    actives = {TP(topic, 1), TP(topic, 3)}  # as if the group had assigned these two
+    monkeypatch.setattr(app.assignor, "assigned_actives", lambda: actives)
+    got = list(active_rows(table))
+    assert len(got) == 100 and {k.split(b"-")[1] for k, _ in got} == {b"1", b"3"}
+    assert sorted(got) == sorted((bytes(k), bytes(v)) for k, v in table.items())
+
+
+def test_active_rows_of_a_memory_table_are_its_items(tmp_path: Path) -> None:
+    app = create_app(Settings(store="memory://", data_dir=tmp_path)).faust
+    assert list(active_rows(app.tables["tickets"])) == []
