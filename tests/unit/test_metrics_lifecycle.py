@@ -1,0 +1,405 @@
+"""The next-reply and resolution rules (processor/domain/lifecycle.py) at their edges: the pause
+arithmetic, out-of-order stamps, the boundaries of met / breached, the alert identities, the
+solved retention and the tombstone of a closed ticket. Each found with mutation testing
+(docs/mutation.md); the arithmetic is in the comments.
+
+Policy: examples/policy-all-metrics.yaml, gold (24x7): first response P2 1h; next reply P1 1h,
+P2 2h; resolution P1 12h, P2 1d; thresholds 75% and 90%; solved and tombstone retention 30d.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sla_helpers import created, ev, z
+from test_metrics_examples import BREACH, NEAR, RESOLVED, Run, answered
+
+from processor.domain.alerts import clock_alert_id
+from processor.domain.clocks import Clock, Lifecycle
+from processor.domain.lifecycle import NEXT_REPLY, RESOLUTION, current_sent
+from processor.domain.state import TicketState
+
+US = timedelta(microseconds=1)
+MON = "2026-03-02"
+
+
+def at(clock: str, day: str = MON) -> str:
+    return f"{day}T{clock}Z"
+
+
+def life_of(run: Run) -> Lifecycle:
+    assert run.state is not None and run.state.life is not None
+    return run.state.life
+
+
+def state_of(run: Run) -> TicketState:
+    assert run.state is not None
+    return run.state
+
+
+def cycle(run: Run) -> Clock:
+    clock = life_of(run).next_reply
+    assert clock is not None
+    return clock
+
+
+def resolution(run: Run) -> Clock:
+    clock = life_of(run).resolution
+    assert clock is not None
+    return clock
+
+
+# -- next reply: when a cycle starts --------------------------------------------------------
+
+
+def test_the_latest_agent_response_counts_even_when_an_older_one_arrives_last() -> None:
+    # Agent responses 09:10, 10:00, then one stamped 09:30 arrives: the last response stays
+    # 10:00. A customer reply stamped 09:45 (before it) starts nothing; one at 10:00 exactly
+    # (not before it) starts a cycle: P2 2h -> deadline 12:00.
+    run = Run().feed(
+        *answered(),
+        ev("agent_responded", "T", at("10:00:00")),
+        ev("agent_responded", "T", at("09:30:00")),
+    )
+    assert life_of(run).last_agent_at == z(at("10:00:00"))
+    run.feed(ev("customer_replied", "T", at("09:45:00")))
+    assert life_of(run).next_reply is None
+    run.feed(ev("customer_replied", "T", at("10:00:00")))
+    assert (cycle(run).start, cycle(run).deadline) == (z(at("10:00:00")), z(at("12:00:00")))
+
+
+def test_a_private_customer_reply_starts_no_cycle() -> None:
+    run = Run().feed(*answered(), ev("customer_replied", "T", at("10:00:00"), public=False))
+    assert life_of(run).next_reply is None
+
+
+def test_a_cycle_never_starts_before_the_creation() -> None:
+    # Solved 09:05 (stops the first response: no agent response at all); a customer reply
+    # stamped 08:00 then starts a cycle at the creation, 09:00: deadline 11:00.
+    run = Run().feed(
+        created("T", at("09:00:00"), "gold", 2),
+        ev("status_changed", "T", at("09:05:00"), status="solved"),
+        ev("customer_replied", "T", at("08:00:00")),
+    )
+    assert run.stopped("first_response") == [(300.0, True, "solved")]
+    assert (cycle(run).start, cycle(run).deadline) == (z(at("09:00:00")), z(at("11:00:00")))
+
+
+# -- next reply: stops ----------------------------------------------------------------------
+
+
+def test_a_response_stamped_before_the_cycle_stops_it_at_zero() -> None:
+    # Cycle from 10:00; an agent response stamped 09:55 arrives: stop at max(09:55, 10:00) =
+    # 10:00, 0 s, met. It is still the latest agent response (09:55 > 09:10).
+    run = Run().feed(
+        *answered(),
+        ev("customer_replied", "T", at("10:00:00")),
+        ev("agent_responded", "T", at("09:55:00")),
+    )
+    assert run.stopped("next_reply") == [(0.0, True, "response")]
+    stop = next(s for s in run.stops if s.metric == NEXT_REPLY)
+    assert (stop.at, stop.target_seconds, stop.ticket_id) == (z(at("10:00:00")), 7200, "T")
+    assert life_of(run).next_reply is None
+    assert life_of(run).last_agent_at == z(at("09:55:00"))
+
+
+def test_a_response_exactly_at_the_cycle_deadline_is_met() -> None:
+    # Cycle 10:00, deadline 12:00; the agent answers at 12:00: 7200 s <= 7200 s, met. The
+    # event's own instant raises 75% (11:30) and 90% (11:48), not the breach (12:00 is not
+    # before 12:00); the cycle had alerts, so it sends sla.resolved at 12:00.
+    run = Run().feed(
+        *answered(),
+        ev("customer_replied", "T", at("10:00:00")),
+        ev("agent_responded", "T", at("12:00:00")),
+    )
+    assert run.stopped("next_reply") == [(7200.0, True, "response")]
+    assert run.of("next_reply") == [
+        (NEAR, 0.75, at("11:30:00")),
+        (NEAR, 0.9, at("11:48:00")),
+        (RESOLVED, None, at("12:00:00")),
+    ]
+
+
+def test_a_response_one_microsecond_after_the_cycle_deadline_is_breached() -> None:
+    # 12:00:00.000001 > 12:00: breached; the breach (12:00, before the event) is raised first.
+    run = Run().feed(
+        *answered(),
+        ev("customer_replied", "T", at("10:00:00")),
+        ev("agent_responded", "T", at("12:00:00.000001")),
+    )
+    assert run.stopped("next_reply") == [(7200.000001, False, "response")]
+    assert [a.type for a in run.alerts] == [NEAR, NEAR, BREACH, RESOLVED]
+
+
+def test_solved_stops_the_cycle_and_the_resolution() -> None:
+    # Cycle 10:00; solved 11:00: next reply 3600 s met (reason solved), resolution 2h = 7200 s
+    # met; the ticket stays open (reopenable), no alert.
+    run = Run().feed(
+        *answered(),
+        ev("customer_replied", "T", at("10:00:00")),
+        ev("status_changed", "T", at("11:00:00"), status="solved"),
+    )
+    assert run.stopped("next_reply") == [(3600.0, True, "solved")]
+    assert run.stopped("resolution") == [(7200.0, True, "solved")]
+    assert life_of(run).next_reply is None and state_of(run).phase == "open"
+    assert run.machine.running(state_of(run)) == []
+    # The stopped resolution keeps its 2h as a whole number of microseconds in the row.
+    assert json.dumps(resolution(run).to_dict()["spent_us"]) == "7200000000"
+
+
+def test_running_lists_the_open_cycle_and_the_resolution() -> None:
+    run = Run().feed(*answered(), ev("customer_replied", "T", at("10:00:00")))
+    assert run.machine.running(state_of(run)) == [NEXT_REPLY, RESOLUTION]
+    fresh = Run().feed(created("T", at("09:00:00"), "gold", 2))
+    assert fresh.machine.running(state_of(fresh)) == ["first_response", RESOLUTION]
+
+
+def test_closing_before_any_response_stops_every_metric_with_reason_closed() -> None:
+    run = Run().feed(
+        created("T", at("09:00:00"), "gold", 2),
+        ev("status_changed", "T", at("09:30:00"), status="closed"),
+    )
+    assert run.stopped("first_response") == [(1800.0, True, "closed")]
+    assert run.stopped("resolution") == [(1800.0, True, "closed")]
+    assert state_of(run).phase == "stopped"
+
+
+# -- alert identities -----------------------------------------------------------------------
+
+
+def test_cycle_alert_ids_are_the_start_the_deadline_and_the_threshold() -> None:
+    # Cycle 10:00 - 12:00, breached, answered 12:30: ids from (start, deadline, threshold);
+    # the resolved id from the cycle's start alone. The alerts carry the cycle's deadline.
+    run = Run().feed(
+        *answered(),
+        ev("customer_replied", "T", at("10:00:00")),
+        ev("agent_responded", "T", at("12:30:00")),
+    )
+    parts = (at("10:00:00"), at("12:00:00"))
+    assert [a.alert_id for a in run.alerts] == [
+        clock_alert_id("T", NEXT_REPLY, parts, 0.75),
+        clock_alert_id("T", NEXT_REPLY, parts, 0.9),
+        clock_alert_id("T", NEXT_REPLY, parts, 1.0),
+        clock_alert_id("T", NEXT_REPLY, (at("10:00:00"),), None),
+    ]
+    assert {a.deadline for a in run.alerts} == {z(at("12:00:00"))}
+    assert {(a.metric, a.target_seconds) for a in run.alerts} == {(NEXT_REPLY, 7200)}
+
+
+def test_resolution_alert_ids_are_the_origin_the_target_and_the_threshold() -> None:
+    # Gold P2 resolution 1d = 86400 s from Mon 09:00: 75% Tue 03:00, 90% Tue 06:36, breach
+    # Tue 09:00. Solved Tue 10:00: the resolved id is the stop instant.
+    run = Run().feed(*answered()).until(at("09:00:00", "2026-03-03"))
+    run.feed(ev("status_changed", "T", at("10:00:00", "2026-03-03"), status="solved"))
+    parts = (at("09:00:00"), "86400")
+    assert run.of(RESOLUTION) == [
+        (NEAR, 0.75, at("03:00:00", "2026-03-03")),
+        (NEAR, 0.9, at("06:36:00", "2026-03-03")),
+        (BREACH, 1.0, at("09:00:00", "2026-03-03")),
+        (RESOLVED, None, at("10:00:00", "2026-03-03")),
+    ]
+    assert [a.alert_id for a in run.alerts] == [
+        clock_alert_id("T", RESOLUTION, parts, 0.75),
+        clock_alert_id("T", RESOLUTION, parts, 0.9),
+        clock_alert_id("T", RESOLUTION, parts, 1.0),
+        clock_alert_id("T", RESOLUTION, (at("10:00:00", "2026-03-03"),), None),
+    ]
+    assert run.alerts[-1].deadline == z(at("09:00:00", "2026-03-03"))
+
+
+def test_a_due_call_exactly_at_a_clock_threshold_raises_it_only_when_inclusive() -> None:
+    # Cycle 10:00: 75% at 11:30. due(11:30) raises nothing (not before 11:30); due(11:30,
+    # inclusive) raises it, once.
+    run = Run().feed(*answered(), ev("customer_replied", "T", at("10:00:00")))
+    state, machine = state_of(run), run.machine
+    assert machine.due(state, z(at("11:30:00")), z(at("11:30:00"))).alerts == []
+    alerts = machine.due(state, z(at("11:30:00")), z(at("11:30:00")), inclusive=True).alerts
+    assert [(a.type, a.threshold) for a in alerts] == [(NEAR, 0.75)]
+    assert machine.due(state, z(at("11:30:00.000001")), z(at("11:31:00"))).alerts == []
+    assert alerts[0].emitted_at == z(at("11:30:00"))
+
+
+# -- resolution: met, pauses, out-of-order stamps ---------------------------------------------
+
+
+def test_resolution_solved_exactly_at_its_target_is_met() -> None:
+    # 1d from Mon 09:00, solved Tue 09:00: 86400 s <= 86400 s, met. 75% and 90% were raised
+    # by the event's own instant, the breach (Tue 09:00, not before it) was not.
+    run = Run().feed(
+        *answered(), ev("status_changed", "T", at("09:00:00", "2026-03-03"), status="solved")
+    )
+    assert run.stopped(RESOLUTION) == [(86400.0, True, "solved")]
+    assert [a.type for a in run.alerts] == [NEAR, NEAR, RESOLVED]
+    late = Run().feed(
+        *answered(), ev("status_changed", "T", at("09:00:01", "2026-03-03"), status="solved")
+    )
+    assert late.stopped(RESOLUTION) == [(86401.0, False, "solved")]
+
+
+def test_a_pause_keeps_the_business_time_in_whole_microseconds() -> None:
+    # Open 09:00 - 12:00:00.5 then pending: 3h + 0.5 s = 10,800,500,000 us, stored as an int.
+    run = Run().feed(*answered(), ev("status_changed", "T", at("12:00:00.5"), status="pending"))
+    clock = resolution(run)
+    assert json.dumps(clock.to_dict()["spent_us"]) == "10800500000"
+    assert not clock.running and clock.thresholds == [] and clock.since == z(at("12:00:00.5"))
+    # The deadline stays where it was placed (24h from 09:00) while paused.
+    assert clock.deadline == z(at("09:00:00", "2026-03-03"))
+    assert run.machine.running(state_of(run)) == [RESOLUTION]
+
+
+def test_a_resume_stamped_before_the_pause_resumes_at_the_pause() -> None:
+    # Pending 12:00 (3h spent); "open" stamped 11:00 arrives after it: the clock resumes at
+    # max(11:00, 12:00) = 12:00 with 21h left: deadline Tue 09:00 (not 08:00).
+    run = Run().feed(
+        *answered(),
+        ev("status_changed", "T", at("12:00:00"), status="pending"),
+        ev("status_changed", "T", at("11:00:00"), status="open"),
+    )
+    clock = resolution(run)
+    assert clock.running and clock.since == z(at("12:00:00"))
+    assert clock.deadline == z(at("09:00:00", "2026-03-03"))
+
+
+def test_a_pause_stamped_before_the_resume_pauses_at_the_resume() -> None:
+    # Pending 12:00 (3h), open 14:00, then "on_hold" stamped 13:00: it pauses at max(13:00,
+    # 14:00) = 14:00, still 3h. "open" stamped 13:30 resumes at max(13:30, 14:00) = 14:00:
+    # 21h left -> Tue 11:00.
+    run = Run().feed(
+        *answered(),
+        ev("status_changed", "T", at("12:00:00"), status="pending"),
+        ev("status_changed", "T", at("14:00:00"), status="open"),
+        ev("status_changed", "T", at("13:00:00"), status="on_hold"),
+    )
+    clock = resolution(run)
+    assert (clock.running, clock.since, clock.spent_us) == (False, z(at("14:00:00")), 3 * 3600e6)
+    run.feed(ev("status_changed", "T", at("13:30:00"), status="open"))
+    assert clock.running and clock.deadline == z(at("11:00:00", "2026-03-03"))
+
+
+def test_moving_between_two_pause_statuses_keeps_the_clock_paused() -> None:
+    # Pending 12:00 (3h), on_hold 15:00, open 18:00: paused 12:00-18:00, 21h left from 18:00
+    # -> Tue 15:00.
+    run = Run().feed(
+        *answered(),
+        ev("status_changed", "T", at("12:00:00"), status="pending"),
+        ev("status_changed", "T", at("15:00:00"), status="on_hold"),
+    )
+    assert not resolution(run).running and resolution(run).spent_us == 3 * 3600 * 10**6
+    run.feed(ev("status_changed", "T", at("18:00:00"), status="open"))
+    assert resolution(run).deadline == z(at("15:00:00", "2026-03-03"))
+
+
+def test_the_same_status_again_is_ignored() -> None:
+    run = Run().feed(*answered(), ev("status_changed", "T", at("12:00:00"), status="pending"))
+    _, out = run.machine.apply(
+        state_of(run), ev("status_changed", "T", at("13:00:00"), status="pending"), z(at("13:00"))
+    )
+    assert out.ignored and out.stops == [] and resolution(run).since == z(at("12:00:00"))
+
+
+# -- solved, reopened, closed ---------------------------------------------------------------
+
+
+def test_reopened_into_a_pause_status_stays_paused() -> None:
+    # Solved 15:00 (6h). "pending" at 18:00 reopens it but pauses it: no time counts until
+    # "open" on Tue 09:00, then 18h left -> Wed 03:00.
+    run = Run().feed(
+        *answered(),
+        ev("status_changed", "T", at("15:00:00"), status="solved"),
+        ev("status_changed", "T", at("18:00:00"), status="pending"),
+    )
+    clock = resolution(run)
+    assert not clock.running and life_of(run).solved_at is None
+    run.feed(ev("status_changed", "T", at("09:00:00", "2026-03-03"), status="open"))
+    assert clock.running and clock.deadline == z(at("03:00:00", "2026-03-04"))
+
+
+def test_solved_then_closed_stops_the_resolution_once_and_is_final_at_the_close() -> None:
+    # Solved 15:00 (6h = 21600 s, met); closed Tue 10:00 records no second stop; the
+    # tombstone counts from the close: deleted after Tue 10:00 + 30d = 2026-04-02 10:00.
+    run = Run().feed(
+        *answered(),
+        ev("status_changed", "T", at("15:00:00"), status="solved"),
+        ev("status_changed", "T", at("10:00:00", "2026-03-03"), status="closed"),
+    )
+    assert run.stopped(RESOLUTION) == [(21600.0, True, "solved")]
+    state, gone = state_of(run), z("2026-04-02T10:00:00Z")
+    assert state.phase == "stopped" and life_of(run).final_at == z(at("10:00:00", "2026-03-03"))
+    # A closed ticket is final: a customer reply starts no cycle.
+    _, out = run.machine.apply(
+        state, ev("customer_replied", "T", at("11:00:00", "2026-03-03")), gone
+    )
+    assert out.ignored and life_of(run).next_reply is None
+    assert run.machine.next_due(state) == gone
+    assert not run.machine.due(state, gone, gone).delete
+    assert run.machine.due(state, gone + US, gone).delete
+    # First response stopped at 09:10: its +30d (2026-04-01 09:10) deletes nothing.
+    assert not run.machine.due(state, z("2026-04-01T09:10:00.000001Z"), gone).delete
+
+
+def test_a_solved_ticket_becomes_final_when_its_solved_retention_ends() -> None:
+    # Solved Mon 15:00: reopenable until 15:00 + 30d = 2026-04-01 15:00. due at exactly that
+    # instant keeps it open; just after, the ticket is final (at that instant), a tombstone
+    # deleted 30d later (2026-05-01 15:00).
+    run = Run().feed(*answered(), ev("status_changed", "T", at("15:00:00"), status="solved"))
+    state, machine = state_of(run), run.machine
+    end = z("2026-04-01T15:00:00Z")
+    assert life_of(run).solved_at == z(at("15:00:00")) and machine.next_due(state) == end
+    machine.due(state, end, end)
+    assert state.phase == "open"
+    machine.due(state, end + US, end)
+    assert state.phase == "stopped" and state.life is not None and state.life.final_at == end
+    assert machine.next_due(state) == z("2026-05-01T15:00:00Z")
+    inclusive = Run().feed(*answered(), ev("status_changed", "T", at("15:00:00"), status="solved"))
+    inclusive.until("2026-04-01T15:00:00Z")
+    assert state_of(inclusive).phase == "stopped"
+
+
+def test_a_reopened_ticket_has_no_solved_retention() -> None:
+    # Solved 15:00, reopened 18:00 (6h spent, 18h left -> Tue 12:00): nothing makes it final
+    # 30d later; its next due instant is its 75% (18h): 12h after 18:00 -> Tue 06:00.
+    run = Run().feed(
+        *answered(),
+        ev("status_changed", "T", at("15:00:00"), status="solved"),
+        ev("status_changed", "T", at("18:00:00"), status="open"),
+    )
+    state = state_of(run)
+    assert life_of(run).solved_at is None
+    assert run.machine.next_due(state) == z(at("06:00:00", "2026-03-03"))
+    run.until("2026-04-02T00:00:00Z")
+    assert state.phase == "open" and [a.threshold for a in run.alerts] == [0.75, 0.9, 1.0]
+
+
+# -- next due over both clocks --------------------------------------------------------------
+
+
+def test_next_due_is_the_earliest_unsent_threshold_of_either_clock() -> None:
+    # Gold P1: resolution 12h from 09:00 -> 75% at 18:00. A cycle from 17:00 (1h): 75% at
+    # 17:45, sooner. Once 17:45 is raised: the cycle's 90% (17:54).
+    run = Run().feed(*answered(priority=1), ev("customer_replied", "T", at("17:00:00")))
+    state, machine = state_of(run), run.machine
+    assert machine.next_due(state) == z(at("17:45:00"))
+    run.until(at("17:45:00"))
+    assert machine.next_due(state) == z(at("17:54:00"))
+    # After the cycle's breach (18:00) is raised with the resolution's 75% (18:00), the
+    # resolution's 90% (19:48) is next.
+    run.until(at("18:00:00"))
+    assert machine.next_due(state) == z(at("19:48:00"))
+
+
+def test_next_due_of_a_later_cycle_is_the_resolution_threshold() -> None:
+    # P1 resolution 75% at 18:00; a cycle from 17:50 has its 75% at 18:35: 18:00 is next.
+    run = Run().feed(*answered(priority=1), ev("customer_replied", "T", at("17:50:00")))
+    assert run.machine.next_due(state_of(run)) == z(at("18:00:00"))
+
+
+def test_current_sent_lists_the_thresholds_of_the_current_deadline_or_target() -> None:
+    start, deadline = z(at("10:00:00")), z(at("12:00:00"))
+    nr = Clock(start, start, 7200, start, deadline=deadline)
+    assert current_sent(NEXT_REPLY, nr) == []
+    nr.sent = [(at("11:00:00"), 0.75), (at("12:00:00"), 0.75), (at("12:00:00"), 0.9)]
+    assert current_sent(NEXT_REPLY, nr) == [0.75, 0.9]  # the 11:00 one was an older deadline
+    res = Clock(start, start, 86400, start, deadline=deadline)
+    res.sent = [("43200", 0.75), ("86400", 0.9)]
+    assert current_sent(RESOLUTION, res) == [0.9]
