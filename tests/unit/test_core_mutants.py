@@ -1,5 +1,5 @@
 """Small edges of the core that the full mutation run found unchecked (docs/mutation.md): the
-holiday subdivision, the duplicate pause status message, replay's 300-character cut."""
+holiday subdivision, exact policy problems, pinned clock alert ids, replay's 300-character cut."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sla_helpers import policy_with
 
+from processor.domain.alerts import clock_alert_id
 from processor.domain.holidays import HOLIDAYS_VERSION, country_holidays, country_problem
 from processor.domain.policy import PolicyError, parse_policy
 from processor.replay import _describe
@@ -51,3 +53,43 @@ def test_an_internal_error_of_300_characters_is_whole_and_of_301_is_cut(
     length: int, described: str
 ) -> None:
     assert _describe(ValueError("x" * length)) == described
+
+
+def test_clock_alert_ids_are_pinned() -> None:
+    # The ids consumers dedupe on: a change to how they are built changes every id (like
+    # alert_id's golden values). uuid5 of ticket, metric, parts and level joined by \x1f.
+    start, deadline = "2026-03-02T10:00:00Z", "2026-03-02T12:00:00Z"
+    assert clock_alert_id("T", "next_reply", (start,), None) == (
+        "7ec9e3cb-6973-58b2-b365-8031107c7bda"
+    )
+    assert clock_alert_id("T", "next_reply", (start, deadline), 0.75) == (
+        "4d756567-2d13-56f1-ba48-af55734cbfb7"
+    )
+
+
+def test_a_fraction_too_close_to_the_breach_is_one_exact_problem() -> None:
+    with pytest.raises(PolicyError) as caught:
+        policy_with(thresholds=[0.75, 0.99999])
+    assert caught.value.problems == [
+        "thresholds: fraction 0.99999 reads 1.0000 in alert ids, the breach's; use at most 0.9999"
+    ]
+
+
+def test_a_next_reply_target_beyond_ten_years_of_its_calendar_is_named() -> None:
+    # basic on a calendar open one hour a week: 520 weeks hold 520h; a next-reply target of
+    # 521h is refused under the next_reply table (first response alone is checked elsewhere).
+    text = (
+        EXAMPLE.read_text()
+        .replace(
+            "calendars:\n",
+            'calendars:\n  hour: {type: weekly, windows: [{from: "mon 09:00", to: "mon 10:00"}]}\n',
+        )
+        .replace("basic:  {calendar: business-hours", "basic:  {calendar: hour")
+        .replace("basic:  {1: 4h, 2: 12h,", "basic:  {1: 521h, 2: 12h,")
+    )
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text)
+    assert caught.value.problems == [
+        "metrics.next_reply.targets.basic.1: 521h00m of business time takes more than 10 years "
+        "of calendar 'hour' (open 1h00m a week)"
+    ]
