@@ -3,13 +3,15 @@ holiday subdivision, exact policy problems, pinned clock alert ids, replay's 300
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sla_helpers import policy_with
 
+from processor.domain._policy_yaml import MAX_POLICY_BYTES
 from processor.domain.alerts import clock_alert_id
+from processor.domain.durations import parse_duration
 from processor.domain.holidays import HOLIDAYS_VERSION, country_holidays, country_problem
 from processor.domain.policy import PolicyError, parse_policy
 from processor.replay import _describe
@@ -93,3 +95,52 @@ def test_a_next_reply_target_beyond_ten_years_of_its_calendar_is_named() -> None
         "metrics.next_reply.targets.basic.1: 521h00m of business time takes more than 10 years "
         "of calendar 'hour' (open 1h00m a week)"
     ]
+
+
+def test_a_duration_number_of_12_digits_is_read_and_of_13_is_too_long() -> None:
+    # 12 digits are read as written (90 s); 13 are too long whatever they say.
+    assert parse_duration("000000000090s") == timedelta(seconds=90)
+    with pytest.raises(ValueError) as caught:
+        parse_duration("0000000000090s")
+    assert str(caught.value) == "'0000000000090s' is too long; at most 36500d"
+
+
+def test_a_policy_under_the_limit_in_characters_but_over_it_in_bytes_is_refused() -> None:
+    # 33,000 'é' are 66,000 bytes of UTF-8 (two each) in fewer than 65,536 characters.
+    text = EXAMPLE.read_text() + "#" + "é" * 33_000 + "\n"
+    assert len(text) < MAX_POLICY_BYTES < len(text.encode("utf-8"))
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text)
+    assert str(caught.value) == "<policy>: the policy is larger than 64 KiB; nothing was read"
+
+
+def test_twenty_problems_are_listed_and_the_twenty_first_is_counted() -> None:
+    def message(keys: int) -> str:
+        with pytest.raises(PolicyError) as caught:
+            policy_with(**{f"x{i:02d}": 1 for i in range(keys)})
+        assert len(caught.value.problems) == keys
+        return str(caught.value)
+
+    twenty, more = message(20), message(22)
+    assert twenty.endswith("x19: unknown key (check its spelling and indentation)")
+    assert more.count("unknown key") == 20 and more.endswith("\n  ... and 2 more")
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "problem"),
+    [
+        ([0, 0.5], "thresholds.0: fraction 0 is not between 0 and 1 (exclusive); the breach "
+         "at 1.0 is implicit"),
+        ([0.5, 1], "thresholds.1: fraction 1 is not between 0 and 1 (exclusive); the breach "
+         "at 1.0 is implicit"),
+        ([{"before": "15m", "after": 1}], "thresholds.0: {'after': 1, 'before': '15m'} is not a "
+         "threshold; write {before: 15m}"),
+        ([0.75, 0.9, 0.75, 0.9], "thresholds: listed more than once: 0.75, 0.9"),
+    ],
+)  # fmt: skip
+def test_thresholds_at_0_and_1_unknown_keys_and_repeats_are_exact_problems(
+    thresholds: list[object], problem: str
+) -> None:
+    with pytest.raises(PolicyError) as caught:
+        policy_with(thresholds=thresholds)
+    assert caught.value.problems == [problem]
