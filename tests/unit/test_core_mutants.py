@@ -3,7 +3,7 @@ holiday subdivision, exact policy problems, pinned clock alert ids, replay's 300
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from processor.domain.alerts import clock_alert_id
 from processor.domain.durations import parse_duration
 from processor.domain.holidays import HOLIDAYS_VERSION, country_holidays, country_problem
 from processor.domain.policy import PolicyError, parse_policy
+from processor.domain.policy_specs import parse_week_time
 from processor.replay import _describe
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "policy-all-metrics.yaml"
@@ -144,3 +145,26 @@ def test_thresholds_at_0_and_1_unknown_keys_and_repeats_are_exact_problems(
     with pytest.raises(PolicyError) as caught:
         policy_with(thresholds=thresholds)
     assert caught.value.problems == [problem]
+
+
+def test_weekly_times_read_seconds_and_refuse_minute_60_and_second_60() -> None:
+    assert parse_week_time("tue 10:00") == (1, time(10, 0, 0))
+    assert parse_week_time("Monday 09:30:15") == (0, time(9, 30, 15))
+    assert parse_week_time("sun 23:59:59") == (6, time(23, 59, 59))
+    for text in ("mon 09:60", "mon 09:59:60", "mon 24:00"):
+        with pytest.raises(ValueError) as caught:
+            parse_week_time(text)
+        assert str(caught.value) == (
+            f"'{text}' is not a weekly time; write a day and a 24-hour local time, e.g. 'mon 00:01'"
+        )
+
+
+def test_a_calendar_with_a_subdivision_closes_on_its_holidays() -> None:
+    # {country: US, subdivision: NY}: Lincoln's Birthday, Thu 2026-02-12, is closed in New
+    # York; the day before is open.
+    text = EXAMPLE.read_text().replace(
+        "holidays: {country: from_ticket}", "holidays: {country: US, subdivision: NY}"
+    )
+    calendar = parse_policy(text).calendar("basic", "America/New_York")
+    assert not calendar.is_open(datetime.fromisoformat("2026-02-12T12:00:00-05:00"))
+    assert calendar.is_open(datetime.fromisoformat("2026-02-11T12:00:00-05:00"))
