@@ -84,3 +84,12 @@ def test_an_event_set_aside_without_a_token_is_reported_with_token_0() -> None:
     rt.on_event(0, note("B", T0 + skew + US))
     step = rt.on_event(0, note("C", T0 + timedelta(minutes=1)))
     assert step.set_aside == [Late(0, T0 + skew + US)]
+
+
+def test_event_time_watermarks_set_aside_with_token_0_by_default() -> None:
+    skew = timedelta(minutes=10)
+    marks = EventTimeWatermarks(max_skew=skew)
+    marks.observe(0, T0, T0)
+    marks.observe(0, T0 + skew + US, T0)  # the candidate outlier, no token given
+    seen = marks.observe(0, T0 + timedelta(minutes=1), T0)
+    assert seen.set_aside == [Late(0, T0 + skew + US)]
