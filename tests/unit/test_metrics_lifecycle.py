@@ -317,3 +317,47 @@ def test_a_threshold_reached_exactly_at_a_pause_is_due_at_the_resume_even_when_c
     ]
     run.until(at("10:00:00", "2026-03-07"))
     assert run.of(RESOLUTION) == [(NEAR, 0.75, at("10:00:00", "2026-03-07"))]
+
+
+def test_the_first_response_stops_with_its_reason_and_a_resolved_stamped_now() -> None:
+    # Gold P2 first response 1h from 09:00: 75% 09:45, 90% 09:54, breach 10:00, all raised.
+    # Answered 10:30: the first response stops (5400 s, breached, reason response) and its
+    # sla.resolved carries the event's time as emitted_at (the Run's now).
+    run = Run().feed(created("T", at("09:00:00"), "gold", 2)).until(at("10:00:00"))
+    run.feed(ev("agent_responded", "T", at("10:30:00")))
+    assert run.stopped("first_response") == [(5400.0, False, "response")]
+    resolved = run.alerts[-1]
+    assert (resolved.type, resolved.metric) == (RESOLVED, "first_response")
+    assert resolved.emitted_at == z(at("10:30:00"))
+
+
+def test_solved_stamps_the_resolved_alerts_of_both_clocks_now() -> None:
+    # First response breached (raised up to 10:00), then solved 10:20 without a response:
+    # its resolved is emitted at 10:20. Another ticket: its cycle (10:00 - 12:00) breached,
+    # solved 12:30: the cycle's resolved is emitted at 12:30.
+    run = Run().feed(created("T", at("09:00:00"), "gold", 2)).until(at("10:00:00"))
+    run.feed(ev("status_changed", "T", at("10:20:00"), status="solved"))
+    assert (run.alerts[-1].metric, run.alerts[-1].emitted_at) == (
+        "first_response",
+        z(at("10:20:00")),
+    )
+    cyc = Run().feed(*answered(), ev("customer_replied", "T", at("10:00:00")))
+    cyc.until(at("12:00:00")).feed(ev("status_changed", "T", at("12:30:00"), status="solved"))
+    assert [(a.type, a.emitted_at) for a in cyc.alerts if a.metric == NEXT_REPLY][-1] == (
+        RESOLVED,
+        z(at("12:30:00")),
+    )
+
+
+def test_a_resolution_stop_records_its_target_and_instant() -> None:
+    run = Run().feed(*answered(), ev("status_changed", "T", at("15:00:00"), status="solved"))
+    stop = next(s for s in run.stops if s.metric == RESOLUTION)
+    assert (stop.target_seconds, stop.at, stop.reason) == (86400, z(at("15:00:00")), "solved")
+
+
+def test_a_due_resolution_threshold_is_raised_while_the_cycle_has_none_due() -> None:
+    # Gold P1: resolution 75% at 18:00; a cycle from 17:50 has its first at 18:35. Up to 18:00
+    # the resolution's 75% is raised, nothing of the cycle.
+    run = Run().feed(*answered(priority=1), ev("customer_replied", "T", at("17:50:00")))
+    run.until(at("18:00:00"))
+    assert run.of(RESOLUTION) == [(NEAR, 0.75, at("18:00:00"))] and run.of(NEXT_REPLY) == []

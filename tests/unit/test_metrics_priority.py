@@ -165,3 +165,20 @@ def test_the_same_priority_again_is_ignored() -> None:
     )
     assert out.ignored and cycle(run).deadline == z(at("12:00:00"))
     assert life_of(run).resolution is not None
+
+
+def test_a_cycle_on_a_solved_ticket_is_retargeted_and_the_stopped_resolution_is_not() -> None:
+    # Solved 15:00 (resolution stopped at 24h target); the customer writes 16:00: a cycle
+    # 16:00 - 18:00 (P2 2h). P1 at 16:30, from creation: the cycle's 1h -> 17:00. The stopped
+    # resolution keeps its target and deadline (Tue 09:00) until it is reopened.
+    run = Run().feed(
+        *answered(),
+        ev("status_changed", "T", at("15:00:00"), status="solved"),
+        ev("customer_replied", "T", at("16:00:00")),
+        ev("priority_changed", "T", at("16:30:00"), priority=1),
+    )
+    assert cycle(run).deadline == z(at("17:00:00"))
+    clock = resolution(run)
+    assert (clock.target_seconds, clock.deadline) == (86400, z(at("09:00:00", TUE)))
+    run.feed(ev("status_changed", "T", at("18:00:00"), status="open"))
+    assert clock.target_seconds == 43200
