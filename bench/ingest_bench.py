@@ -34,6 +34,7 @@ from common import bootstrap, emit, machine
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from devtools.processes import processor_env  # noqa: E402
 from processor.ingest.signatures import sign_zendesk  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -154,7 +155,7 @@ def _paced(
 
 
 def _start_ingest(kafka: str, topic: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLA_")}
+    env = processor_env()
     env.update(
         SLA_BOOTSTRAP_SERVERS=kafka,
         SLA_EVENTS_TOPIC=topic,

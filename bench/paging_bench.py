@@ -33,6 +33,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from common import machine
 from harness import free_port
 
+from devtools.processes import processor_env
 from processor.domain.alerts import alert_id
 from processor.localkafka import LocalKafka
 from processor.paging.localam import LocalAlertmanager
@@ -194,7 +195,7 @@ def main() -> None:
         stack.callback(am.stop)
         topic = f"bench-paging-{uuid.uuid4().hex[:8]}"
         asyncio.run(create_topic(bootstrap, topic))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SLA_")}
+        env = processor_env()
         env.update(SLA_BOOTSTRAP_SERVERS=bootstrap, SLA_ALERTS_TOPIC=topic,
                    SLA_ALERTMANAGER_URL=am.url, SLA_PAGING_WEB_PORT=str(free_port()),
                    SLA_PAGING_GROUP_PREFIX=topic, SLA_LOG_LEVEL="warning")  # fmt: skip

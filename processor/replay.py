@@ -13,9 +13,11 @@ gives byte-identical output; `emitted_at` is the watermark at which an alert was
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +31,8 @@ from processor.runtime.watermarks import NO_PARTITION
 __all__ = ["BadLine", "ReplayStats", "Replayer", "parse_line", "replay_lines"]
 
 MAX_PARTITION = 1_000_000
+REPLAY_GC_THRESHOLD = (50_000, 20, 100)
+"""The collector's thresholds while `replay_lines` runs (at least these; restored after)."""
 _PARTITION = re.compile(rb'"partition"\s*:')
 
 
@@ -156,19 +160,41 @@ def replay_lines(
     """Replay JSON lines; each invalid line is passed to `on_bad`; blank lines are skipped."""
     if on_bad is not None and replayer.on_bad is None:
         replayer.on_bad = on_bad
-    for number, raw in enumerate(lines, start=1):
-        replayer.stats.lines = number
-        line = raw.strip()
-        if not line:
-            continue
-        try:
-            event, partition = parse_line(line)
-        except InvalidEvent as exc:
-            replayer.stats.invalid += 1
-            replayer.report(BadLine(number, exc.reason, exc.message))
-            continue
-        yield from replayer.feed(event, partition, number)
-    yield from replayer.finish()
+    stats, feed = replayer.stats, replayer.feed
+    with fewer_collections():
+        for number, raw in enumerate(lines, start=1):
+            stats.lines = number
+            line = raw.strip()
+            if not line:
+                continue
+            try:
+                event, partition = parse_line(line)
+            except InvalidEvent as exc:
+                stats.invalid += 1
+                replayer.report(BadLine(number, exc.reason, exc.message))
+                continue
+            yield from feed(event, partition, number)
+        yield from replayer.finish()
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often (`REPLAY_GC_THRESHOLD`) inside the block.
+
+    A replay keeps every open ticket's state alive and allocates a few short-lived objects per
+    event, so with the default thresholds the collector walks the same live states over and
+    over: about a sixth of the time of a 1M-event replay. The collector still runs, less
+    often: states are freed by reference counting as before, only garbage in reference cycles
+    waits a little longer."""
+    old = gc.get_threshold()
+    if old[0] == 0:  # the collector's automatic runs are off: leave them off
+        yield
+        return
+    gc.set_threshold(*(max(o, n) for o, n in zip(old, REPLAY_GC_THRESHOLD, strict=True)))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _describe(exc: BaseException) -> str:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools import REPO, free_port
+from devtools.processes import processor_env, spawn_processor, stop_process
 from processor.ingest.signatures import sign_jira, sign_zendesk
 
 ZENDESK_SECRET = "zd-test-signing-secret"
@@ -50,8 +48,7 @@ class IngestProcess:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> IngestProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SLA_")}
-        env.update(
+        env = processor_env(
             SLA_BOOTSTRAP_SERVERS=self.bootstrap,
             SLA_EVENTS_TOPIC=self.events_topic,
             SLA_INGEST_PORT=str(self.port),
@@ -60,17 +57,9 @@ class IngestProcess:
             SLA_JIRA_WEBHOOK_SECRET=JIRA_SECRET,
             SLA_EVENTS_TOKEN=EVENTS_TOKEN,
             SLA_LOG_LEVEL="warning",
+            **self.extra_env,
         )
-        env.update(self.extra_env)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with (self.log_dir / f"ingest-{self.port}.log").open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "processor", "ingest"],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self.proc = spawn_processor(["ingest"], env, self.log_dir / f"ingest-{self.port}.log")
         return self
 
     def tail(self) -> str:
@@ -122,10 +111,4 @@ class IngestProcess:
         return self.request("POST", "/events", body, headers)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        stop_process(self.proc)

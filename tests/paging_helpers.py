@@ -9,11 +9,8 @@ incident (ticket, metric) pages with the labels of its last alert unless that al
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -24,8 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from worker_harness import REPO, free_port
+from worker_harness import free_port
 
+from devtools.processes import kill_process, processor_env, spawn_processor, stop_process
 from processor.domain.alerts import Alert
 from processor.domain.events import parse_event
 from processor.domain.policy import default_policy
@@ -202,8 +200,7 @@ class ForwarderProcess:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ForwarderProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SLA_")}
-        env.update(
+        env = processor_env(
             SLA_BOOTSTRAP_SERVERS=self.bootstrap,
             SLA_ALERTS_TOPIC=self.alerts_topic,
             SLA_PAGING_GROUP_PREFIX=self.group_prefix,
@@ -211,12 +208,7 @@ class ForwarderProcess:
             SLA_PAGING_RETRY_MAX="2",
             **self.env_extra,
         )
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with (self.log_dir / "forwarder.log").open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "processor", "page"],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        self.proc = spawn_processor(["page"], env, self.log_dir / "forwarder.log")
         return self
 
     def metrics(self) -> str:
@@ -229,18 +221,7 @@ class ForwarderProcess:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+        kill_process(self.proc)
 
     def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        return self.proc.returncode
+        return stop_process(self.proc)

@@ -23,6 +23,7 @@ when clocks jumped from 00:00 to 01:00) resolves to the transition instant, and 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,6 +32,7 @@ from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from processor.domain._weeks import (
+    EPOCH,
     MICROSECOND,
     Interval,
     Week,
@@ -53,6 +55,7 @@ __all__ = [
     "basic_calendar",
 ]
 
+_ZERO = timedelta(0)
 _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
 _WEEK_CACHE_SIZE = 512  # weeks per calendar: ~10 years of tickets for one zone
@@ -63,6 +66,7 @@ class BusinessCalendar(Protocol):
     """When the SLA clock runs. See the module docstring for the exact semantics."""
 
     def add(self, start: datetime, amount: timedelta) -> datetime: ...
+    def add_each(self, start: datetime, amounts: Sequence[timedelta]) -> list[datetime]: ...
     def between(self, start: datetime, end: datetime) -> timedelta: ...
     def next_open(self, at: datetime) -> datetime: ...
     def is_open(self, at: datetime) -> bool: ...
@@ -76,8 +80,16 @@ def _aware(value: datetime, name: str) -> datetime:
     return value
 
 
+def _utc(value: datetime, name: str) -> datetime:
+    """`value` in UTC; the checks of `_aware` are skipped for what is already UTC (the core's
+    instants always are)."""
+    if value.tzinfo is UTC and type(value) is datetime:
+        return value
+    return _aware(value, name).astimezone(UTC)
+
+
 def _amount(amount: timedelta) -> timedelta:
-    if amount < timedelta(0):
+    if amount < _ZERO:
         raise ValueError(f"amount must not be negative, got {amount}")
     return amount
 
@@ -87,11 +99,18 @@ class AlwaysOpen:
 
     def add(self, start: datetime, amount: timedelta) -> datetime:
         # Convert first: aware arithmetic in a non-UTC zone would add wall-clock time.
-        return _aware(start, "start").astimezone(UTC) + _amount(amount)
+        return _utc(start, "start") + _amount(amount)
+
+    def add_each(self, start: datetime, amounts: Sequence[timedelta]) -> list[datetime]:
+        """`[add(start, a) for a in amounts]`."""
+        utc = _utc(start, "start")
+        if min(amounts, default=_ZERO) < _ZERO:
+            _amount(min(amounts))
+        return [utc + amount for amount in amounts]
 
     def between(self, start: datetime, end: datetime) -> timedelta:
-        elapsed = _aware(end, "end").astimezone(UTC) - _aware(start, "start").astimezone(UTC)
-        return max(elapsed, timedelta(0))
+        elapsed = _utc(end, "end") - _utc(start, "start")
+        return elapsed if elapsed > _ZERO else _ZERO
 
     def next_open(self, at: datetime) -> datetime:
         return _aware(at, "at").astimezone(UTC)
@@ -194,6 +213,7 @@ class WeeklyCalendar:
         self._holidays = frozenset(holidays)
         self._public = public  # a country's public holidays (looked up per local date)
         self._week = lru_cache(maxsize=_WEEK_CACHE_SIZE)(self._build_week)
+        self._last: Week | None = None  # the week `_week_at` found last (events come in order)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -204,18 +224,34 @@ class WeeklyCalendar:
         return f"WeeklyCalendar({self._zone.key!r}, {list(self._windows)!r}, {holidays!r})"
 
     def add(self, start: datetime, amount: timedelta) -> datetime:
-        if _amount(amount) == timedelta(0):
-            return self.next_open(start)
-        start_us = to_us(_aware(start, "start"))
-        week = self._week_at(start_us, start)
-        need = week.open_until(start_us) + amount // MICROSECOND
-        while need > week.total:
-            need -= week.total
-            week = self._week(week.key + 7)
-        return from_us(week.instant_at(need))
+        return self.add_each(start, (_amount(amount),))[0]
+
+    def add_each(self, start: datetime, amounts: Sequence[timedelta]) -> list[datetime]:
+        """`[add(start, a) for a in amounts]`, finding the week of `start` once."""
+        start_us = to_us(_utc(start, "start"))
+        first = self._week_at(start_us, start)
+        base = first.open_until(start_us)
+        out = []
+        week, skipped, previous = first, 0, _ZERO  # weeks walked for `previous`, their open time
+        for amount in amounts:
+            if amount <= _ZERO:
+                _amount(amount)
+                out.append(self.next_open(start))
+                continue
+            if amount < previous:  # not in ascending order: walk again from the first week
+                week, skipped = first, 0
+            previous = amount
+            need = base + amount // MICROSECOND - skipped
+            while need > week.total:
+                need -= week.total
+                skipped += week.total
+                week = self._week(week.key + 7)
+            i = bisect_left(week.cum_end, need)  # `Week.instant_at`, inlined: the hot path
+            out.append(EPOCH + timedelta(microseconds=week.ends[i] - (week.cum_end[i] - need)))
+        return out
 
     def between(self, start: datetime, end: datetime) -> timedelta:
-        start_us, end_us = to_us(_aware(start, "start")), to_us(_aware(end, "end"))
+        start_us, end_us = to_us(_utc(start, "start")), to_us(_utc(end, "end"))
         if end_us <= start_us:
             return timedelta(0)
         first, last = self._week_at(start_us, start), self._week_at(end_us, end)
@@ -241,6 +277,13 @@ class WeeklyCalendar:
 
     def _week_at(self, us: int, instant: datetime) -> Week:
         """The local week containing the instant `us` (== `instant`)."""
+        last = self._last
+        if last is not None and last.start <= us < last.end:  # weeks do not overlap
+            return last
+        self._last = last = self._find_week(us, instant)
+        return last
+
+    def _find_week(self, us: int, instant: datetime) -> Week:
         local = instant.astimezone(self._zone)
         week = self._week(local.toordinal() - local.weekday())
         # A fall-back over local midnight can put an instant's local date in the week before

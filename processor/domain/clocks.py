@@ -133,13 +133,19 @@ def place(
     """Set the clock's target, deadline and (if it runs) its due instants."""
     clock.target_seconds = int(target.total_seconds())
     spent = clock.spent_us * _US
-    clock.deadline = _instant(calendar, clock.since, target, spent)
+    since = clock.since
     if not clock.running:
+        clock.deadline = _instant(calendar, since, target, spent)
         clock.thresholds = []
         return
-    clock.thresholds = [
-        (t.fraction, _instant(calendar, clock.since, t.elapsed, spent)) for t in thresholds
-    ]
+    # One calendar walk for the deadline and every threshold (a threshold reached before the
+    # clock last resumed is due at `since`).
+    amounts = [*(t.elapsed for t in thresholds), target]  # ascending: one walk of the weeks
+    ahead = [amount - spent for amount in amounts if amount > spent]
+    placed = iter(calendar.add_each(since, ahead))
+    instants = [next(placed) if amount > spent else since for amount in amounts]
+    clock.deadline = instants[-1]
+    clock.thresholds = [(t.fraction, at) for t, at in zip(thresholds, instants, strict=False)]
 
 
 def _instant(

@@ -88,8 +88,9 @@ def _checked(utc: datetime) -> datetime:
 def format_instant(at: datetime) -> str:
     """RFC 3339 in UTC with a `Z`, seconds precision unless there are microseconds."""
     utc = at if at.tzinfo is UTC else at.astimezone(UTC)
-    text = utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds")
-    return text.replace("+00:00", "Z")
+    if utc.microsecond:
+        return utc.isoformat(timespec="microseconds")[:-6] + "Z"
+    return utc.isoformat(timespec="seconds")[:-6] + "Z"  # drops the "+00:00"
 
 
 def check_zone(name: str) -> str:

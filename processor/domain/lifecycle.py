@@ -233,14 +233,18 @@ class LifecycleRules:
         for metric, clock in ((NEXT_REPLY, life.next_reply), (RESOLUTION, life.resolution)):
             if clock is None or not clock.thresholds:
                 continue
+            first = clock.thresholds[0][1]
+            if first > watermark if inclusive else first >= watermark:
+                continue  # nothing due on this clock (most calls)
             key: str | None = None  # formatted once, and only when something is due
+            parts: tuple[str, ...] = ()
             for fraction, at in clock.thresholds:
                 if not (at <= watermark if inclusive else at < watermark):
                     break
                 key = key or _sent_key(metric, clock)
                 if (key, fraction) in clock.sent:
                     continue
-                parts = _identity(metric, clock)
+                parts = parts or _identity(metric, clock)
                 ident = clock_alert_id(state.ticket_id, metric, parts, fraction)
                 out.alerts.append(self._clock_alert(state, metric, clock, fraction, at, ident, now))
                 clock.sent.append((key, fraction))
@@ -257,8 +261,8 @@ class LifecycleRules:
         target = clock.target_seconds
         return self._make_alert(state, metric, kind, fraction, due_at, deadline, target, ident, now)
 
-    def _next_clock_due(self, life: Lifecycle) -> datetime | None:
-        found: datetime | None = None
+    def _next_clock_due(self, life: Lifecycle, found: datetime | None) -> datetime | None:
+        """The earliest of `found` and the clocks' next unsent thresholds."""
         for metric, clock in ((NEXT_REPLY, life.next_reply), (RESOLUTION, life.resolution)):
             if clock is None or not clock.thresholds:
                 continue

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
-from processor.domain.alerts import Alert, alert_id, format_instant
+from processor.domain.alerts import Alert, alert_id, clock_alert_id, format_instant, made_alert
 from processor.domain.calendar import BusinessCalendar
 from processor.domain.clocks import Lifecycle
 from processor.domain.events import (
@@ -90,6 +90,7 @@ class SlaMachine(LifecycleRules):
         self._tombstone = policy.tombstone_retention
         self._solved_retention = policy.solved_retention
         self._thresholds: dict[timedelta, list[Threshold]] = {}
+        self._placings: dict[timedelta, tuple[tuple[float, ...], tuple[timedelta, ...]]] = {}
         self._calendars: dict[tuple[str, str, str | None], BusinessCalendar] = {}
         self._targets: dict[tuple[str, int, str], timedelta] = {}
         names = policy.metric_names
@@ -115,13 +116,14 @@ class SlaMachine(LifecycleRules):
         if state is None:
             state = TicketState(ticket_id=event.ticket_id)
         out = Outcome()
-        if state.has_seen(event.event_id):
+        event_id = event.event_id
+        if event_id in state.seen:
             out.duplicate = True
             return state, out
         if state.phase == "stopped":
             out.ignored = True  # a tombstone never changes: its size stays bounded
             return state, out
-        state.remember(event.event_id)
+        state.remember(event_id)
         if state.phase == "pending":
             self._apply_pending(state, event, now, out, horizon)
         else:
@@ -158,13 +160,14 @@ class SlaMachine(LifecycleRules):
         solved ticket's `solved_retention`)."""
         if state.phase == "open":
             first = _next_first(state)
-            life = self._life(state)
+            life = state.life if self._lifecycle else None
             if life is None:
                 return first
-            found = [first, self._next_clock_due(life)]
+            found = self._next_clock_due(life, first)
             if life.solved_at is not None:
-                found.append(life.solved_at + self._solved_retention)
-            return min((at for at in found if at is not None), default=None)
+                end = life.solved_at + self._solved_retention
+                found = end if found is None or end < found else found
+            return found
         if state.phase == "pending":
             return None if state.pending_since is None else state.pending_since + self._retention
         final = _final_at(state)
@@ -221,7 +224,7 @@ class SlaMachine(LifecycleRules):
     ) -> None:
         passed = event.occurred_at if horizon is None else min(event.occurred_at, horizon)
         self._raise_due(state, passed, now, out)
-        life = self._life(state)
+        life = state.life if self._lifecycle else None
         if life is not None:
             self._apply_life(state, life, event, now, out)
             if isinstance(event, PriorityChanged) and state.phase == "open":
@@ -266,34 +269,48 @@ class SlaMachine(LifecycleRules):
         target = self._target(state, self.policy.metric)
         calendar = self._calendar_of(state)
         state.target_seconds = int(target.total_seconds())
-        state.deadline = calendar.add(state.origin, target)
-        state.thresholds = [
-            (t.fraction, calendar.add(state.origin, t.elapsed))
-            for t in self._thresholds_for(target)
-        ]
+        fractions, amounts = self._placing(target)
+        instants = calendar.add_each(state.origin, amounts)
+        state.deadline = instants[-1]
+        state.thresholds = list(zip(fractions, instants, strict=False))  # all but the last
 
     def _target(self, state: TicketState, metric: str) -> timedelta:
         """`Policy.target`, looked up once per (tier, priority, metric)."""
         key = (state.tier, state.priority, metric)
-        found = self._targets.get(key)
-        if found is None:
+        try:
+            return self._targets[key]
+        except KeyError:
             found = self._targets[key] = self.policy.target(_tier(state), state.priority, metric)
-        return found
+            return found
 
     def _calendar_of(self, state: TicketState) -> BusinessCalendar:
         """`Policy.calendar`, looked up once per (tier, zone, country) (the policy is
         immutable; the country is kept only when a calendar takes holidays from it)."""
         key = (state.tier, state.timezone, state.country)
-        found = self._calendars.get(key)
-        if found is None:
+        try:
+            return self._calendars[key]
+        except KeyError:
             found = self._calendars[key] = self.policy.calendar(_tier(state), *key[1:])
-        return found
+            return found
 
     def _thresholds_for(self, target: timedelta) -> list[Threshold]:
         """`Policy.thresholds_for`, computed once per target (the policy is immutable)."""
         found = self._thresholds.get(target)
         if found is None:
             found = self._thresholds[target] = self.policy.thresholds_for(target)
+        return found
+
+    def _placing(self, target: timedelta) -> tuple[tuple[float, ...], tuple[timedelta, ...]]:
+        """The fractions of the thresholds for `target`, and the business times to place: each
+        threshold's (ascending), then the target (the deadline); computed once per target."""
+        found = self._placings.get(target)
+        if found is None:
+            thresholds = self._thresholds_for(target)
+            found = (
+                tuple(t.fraction for t in thresholds),
+                (*(t.elapsed for t in thresholds), target),
+            )
+            self._placings[target] = found
         return found
 
     def _stop(
@@ -359,18 +376,21 @@ class SlaMachine(LifecycleRules):
     ) -> None:
         if state.life is not None and self._lifecycle:
             self._raise_clocks(state, state.life, watermark, now, out, inclusive)
-        if not state.thresholds:
-            return
+        thresholds = state.thresholds
+        if not thresholds or (
+            thresholds[0][1] > watermark if inclusive else thresholds[0][1] >= watermark
+        ):
+            return  # nothing due (most calls)
         deadline = _deadline(state)
         current: str | None = None  # the deadline in RFC 3339, formatted once when needed
-        for fraction, at in state.thresholds:
-            if not _passed(at, watermark, inclusive):
+        for fraction, at in thresholds:
+            if not (at <= watermark if inclusive else at < watermark):
                 break
             current = current or format_instant(deadline)
             if (current, fraction) in state.sent:
                 continue
             kind = "sla.breached" if fraction >= 1.0 else "sla.near_breach"
-            out.alerts.append(self._alert(state, kind, fraction, at, now))
+            out.alerts.append(self._alert(state, kind, fraction, at, now, current))
             state.sent.append((current, fraction))
 
     def _alert(
@@ -380,10 +400,15 @@ class SlaMachine(LifecycleRules):
         fraction: float | None,
         due_at: datetime,
         now: datetime,
+        deadline_text: str | None = None,
     ) -> Alert:
+        """`deadline_text`: the deadline formatted already (`format_instant`), if it was."""
         deadline = _deadline(state)
         metric = self.policy.metric
-        ident = alert_id(state.ticket_id, metric, deadline, fraction)
+        if fraction is None or deadline_text is None:
+            ident = alert_id(state.ticket_id, metric, deadline, fraction)
+        else:
+            ident = clock_alert_id(state.ticket_id, metric, (deadline_text,), fraction)
         target = state.target_seconds
         return self._make_alert(state, metric, kind, fraction, due_at, deadline, target, ident, now)
 
@@ -391,23 +416,10 @@ class SlaMachine(LifecycleRules):
         self, state: TicketState, metric: str, kind: str, fraction: float | None,
         due_at: datetime, deadline: datetime, target: int, alert_id: str, now: datetime,
     ) -> Alert:  # fmt: skip
-        return Alert.model_validate(
-            {
-                "type": kind,
-                "alert_id": alert_id,
-                "ticket_id": state.ticket_id,
-                "customer_id": state.customer_id,
-                "tier": state.tier,
-                "priority": state.priority,
-                "metric": metric,
-                "threshold": fraction,
-                "due_at": due_at,
-                "deadline": deadline,
-                "target_seconds": target,
-                "policy_version": self.policy.version,
-                "emitted_at": now,
-            }
-        )
+        return made_alert(
+            kind, alert_id, state.ticket_id, state.customer_id, state.tier, state.priority, metric,
+            fraction, due_at, deadline, target, self.policy.version, now,
+        )  # fmt: skip
 
 
 def _passed(at: datetime, watermark: datetime, inclusive: bool) -> bool:

@@ -9,6 +9,7 @@ other types are ignored (2xx). Ids: ticket `zendesk:<ticket id>`, event `zendesk
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from processor.ingest.common import (
@@ -28,9 +29,18 @@ from processor.ingest.mapping import VendorTable
 __all__ = ["map_zendesk"]
 
 _PREFIX = "zen:event-type:"
-Handler = Callable[
-    [dict[str, Any], dict[str, Any], VendorTable, CustomerDirectory, CustomerPolicy], dict[str, Any]
-]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookups:
+    """What a handler maps with: the vendor table, the customer directory and its policy."""
+
+    table: VendorTable
+    directory: CustomerDirectory
+    policy: CustomerPolicy
+
+
+Handler = Callable[[dict[str, Any], dict[str, Any], _Lookups], dict[str, Any]]
 
 
 def map_zendesk(
@@ -49,16 +59,10 @@ def map_zendesk(
         "ticket_id": f"zendesk:{get_id(payload, 'detail.id')}",
         "occurred_at": instant(payload, "time"),
     }
-    return Mapped([handler(payload, base, table, directory, policy)])
+    return Mapped([handler(payload, base, _Lookups(table, directory, policy))])
 
 
-def _created(
-    payload: dict[str, Any],
-    base: dict[str, Any],
-    table: VendorTable,
-    directory: CustomerDirectory,
-    policy: CustomerPolicy,
-) -> dict[str, Any]:
+def _created(payload: dict[str, Any], base: dict[str, Any], ctx: _Lookups) -> dict[str, Any]:
     if get(payload, "detail.created_at", None) is not None:
         base["occurred_at"] = instant(payload, "detail.created_at")
     org = get_id(payload, "detail.organization_id", optional=True)
@@ -68,18 +72,12 @@ def _created(
     return {
         "type": "ticket.created",
         **base,
-        **customer_fields(directory, keys, policy, "detail.requester_id"),
-        "priority": mapped_priority(table, payload, "detail.priority"),
+        **customer_fields(ctx.directory, keys, ctx.policy, "detail.requester_id"),
+        "priority": mapped_priority(ctx.table, payload, "detail.priority"),
     }
 
 
-def _comment(
-    payload: dict[str, Any],
-    base: dict[str, Any],
-    table: VendorTable,
-    directory: CustomerDirectory,
-    policy: CustomerPolicy,
-) -> dict[str, Any]:
+def _comment(payload: dict[str, Any], base: dict[str, Any], ctx: _Lookups) -> dict[str, Any]:
     public = get(payload, "event.comment.is_public")
     staff = get(payload, "event.comment.author.is_staff")
     for path, value in (
@@ -95,33 +93,23 @@ def _comment(
 
 
 def _priority_changed(
-    payload: dict[str, Any],
-    base: dict[str, Any],
-    table: VendorTable,
-    directory: CustomerDirectory,
-    policy: CustomerPolicy,
+    payload: dict[str, Any], base: dict[str, Any], ctx: _Lookups
 ) -> dict[str, Any]:
     get(payload, "event.current")  # present, possibly null (priority removed: the default)
     return {
         "type": "ticket.priority_changed",
         **base,
-        "priority": mapped_priority(table, payload, "event.current"),
+        "priority": mapped_priority(ctx.table, payload, "event.current"),
         "reason": "zendesk",
     }
 
 
-def _status_changed(
-    payload: dict[str, Any],
-    base: dict[str, Any],
-    table: VendorTable,
-    directory: CustomerDirectory,
-    policy: CustomerPolicy,
-) -> dict[str, Any]:
+def _status_changed(payload: dict[str, Any], base: dict[str, Any], ctx: _Lookups) -> dict[str, Any]:
     name = get_str(payload, "event.current")
     assert name is not None
-    status = table.status(name)
+    status = ctx.table.status(name)
     if status is None:
-        known = ", ".join(sorted(table.statuses))
+        known = ", ".join(sorted(ctx.table.statuses))
         raise Unmappable(
             422, "unmapped_value", "event.current", f"{name!r} is not in the table ({known})"
         )

@@ -32,10 +32,14 @@ class DeadlineIndex:
         if at is None:
             self._at.pop(ticket_id, None)
             return
-        if self._at.get(ticket_id) == at:
+        known = self._at
+        if known.get(ticket_id) == at:
             return
-        self._at[ticket_id] = at
-        heapq.heappush(self._heaps.setdefault(partition, []), (at, ticket_id))
+        known[ticket_id] = at
+        heap = self._heaps.get(partition)
+        if heap is None:
+            heap = self._heaps[partition] = []
+        heapq.heappush(heap, (at, ticket_id))
 
     def scheduled(self, ticket_id: str) -> datetime | None:
         return self._at.get(ticket_id)
@@ -45,19 +49,19 @@ class DeadlineIndex:
     ) -> tuple[int, str] | None:
         """Remove and return the (partition, ticket) due first before `watermark` (at or
         before it with `inclusive`) among `partitions`, or None if none is due."""
-        best: tuple[datetime, str, int] | None = None
+        best: tuple[datetime, str] | None = None
+        best_partition = 0
         for partition in partitions:
             head = self._head(partition)
-            if head is None:
+            if head is None or (head[0] > watermark if inclusive else head[0] >= watermark):
                 continue
-            due = head[0] <= watermark if inclusive else head[0] < watermark
-            if due and (best is None or head < best[:2]):
-                best = (head[0], head[1], partition)
+            if best is None or head < best:
+                best, best_partition = head, partition
         if best is None:
             return None
-        heapq.heappop(self._heaps[best[2]])
+        heapq.heappop(self._heaps[best_partition])
         del self._at[best[1]]
-        return best[2], best[1]
+        return best_partition, best[1]
 
     def has_due(
         self, partitions: Iterable[int], watermark: datetime, *, inclusive: bool = False
@@ -77,6 +81,13 @@ class DeadlineIndex:
 
     def _head(self, partition: int) -> tuple[datetime, str] | None:
         heap = self._heaps.get(partition)
-        while heap and self._at.get(heap[0][1]) != heap[0][0]:
+        if not heap:
+            return None
+        known = self._at
+        head = heap[0]
+        while known.get(head[1]) != head[0]:
             heapq.heappop(heap)
-        return heap[0] if heap else None
+            if not heap:
+                return None
+            head = heap[0]
+        return head

@@ -63,14 +63,14 @@ class TicketRuntime:
         """Apply one event read on `partition`. `now` stamps alerts (None: the watermark, as
         replay does); `horizon` caps what the event's own time may raise (live: wall clock)."""
         step = Step()
-        seen = self.watermarks.observe(
-            partition, event.occurred_at, now or event.occurred_at, token
-        )
-        step.set_aside = seen.set_aside
+        at = event.occurred_at
+        seen = self.watermarks.observe(partition, at, now or at, token)
+        if seen.set_aside:
+            step.set_aside = list(seen.set_aside)
         watermark = self.watermarks.watermark(partition)
         if seen.moved and watermark is not None:
             self._advance(step, self._scope(partition), watermark, now, inclusive=False)
-        stamp = now or watermark or event.occurred_at
+        stamp = now or watermark or at
         try:
             state, out = self.machine.apply(self._load(event.ticket_id), event, stamp, horizon)
             # A ticket read behind the watermark (created late) is due at the next move of the
@@ -109,12 +109,16 @@ class TicketRuntime:
 
     def commit(self) -> None:
         """Store every state changed since the last commit (after its alerts were published)."""
-        for ticket_id, change in self._changes.items():
+        changes = self._changes
+        if not changes:
+            return
+        store = self.store
+        for ticket_id, change in changes.items():
             if change.delete:
-                self.store.delete(change.partition, ticket_id)
+                store.delete(change.partition, ticket_id)
             else:
-                self.store.save(change.partition, change.state, change.next_due)
-        self._changes.clear()
+                store.save(change.partition, change.state, change.next_due)
+        changes.clear()
 
     def discard(self) -> None:
         """Forget uncommitted changes (their alerts were not published); the stored states
@@ -148,11 +152,12 @@ class TicketRuntime:
     ) -> None:
         stamp = now or wm
         done = 0
+        index = self.index
         while True:
             if limit is not None and done >= limit:
-                step.more = self.index.has_due(partitions, wm, inclusive=inclusive)
+                step.more = index.has_due(partitions, wm, inclusive=inclusive)
                 break
-            found = self.index.pop_next(partitions, wm, inclusive=inclusive)
+            found = index.pop_next(partitions, wm, inclusive=inclusive)
             if found is None:
                 break
             partition, ticket_id = found
@@ -174,13 +179,15 @@ class TicketRuntime:
         return self.store.load(ticket_id)
 
     def _settle(self, step: Step, partition: int, state: TicketState, out: Outcome) -> None:
-        step.alerts.extend(out.alerts)
+        if out.alerts:
+            step.alerts.extend(out.alerts)
         step.outcomes.append(out)
         if out.duplicate:
             return
         due = None if out.delete else self.machine.next_due(state)
-        self._changes[state.ticket_id] = _Change(partition, state, out.delete, due)
-        self.index.schedule(partition, state.ticket_id, due)
+        ticket_id = state.ticket_id
+        self._changes[ticket_id] = _Change(partition, state, out.delete, due)
+        self.index.schedule(partition, ticket_id, due)
 
     def _drop(self, partition: int, ticket_id: str) -> None:
         self._changes.pop(ticket_id, None)

@@ -45,6 +45,11 @@ class Observed:
     set_aside: list[Late] = field(default_factory=list)
 
 
+_MOVED, _STILL = Observed(True, []), Observed(False, [])
+"""What `EventTimeWatermarks.observe` returns when nothing is set aside (most events): shared,
+never changed (`observe` builds a new `Observed` for an event that sets one aside)."""
+
+
 class Watermarks:
     """The interface the runtime uses; see the two strategies below."""
 
@@ -80,8 +85,14 @@ class EventTimeWatermarks(Watermarks):
         stream = self._streams.get(partition)
         if stream is None:
             stream = self._streams[partition] = _Stream()
+        newest = stream.newest
+        if stream.candidate is None and newest is not None and at <= newest + self.max_skew:
+            if at <= newest:  # the common case: nothing set aside, no move
+                return _STILL
+            stream.newest = at
+            return _MOVED if self._moved() else _STILL
         out = Observed()
-        baseline = stream.newest if stream.newest is not None else self._others_newest()
+        baseline = newest if newest is not None else self._others_newest()
         if baseline is None or at <= baseline + self.max_skew:
             self._set_aside(stream, out)
             if stream.newest is None or at > stream.newest:

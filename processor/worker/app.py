@@ -22,11 +22,18 @@ from processor.domain.policy import Policy, load_policy
 from processor.kafka.client import faust_credentials
 from processor.settings import Settings
 from processor.topicspec import TABLE_NAME
-from processor.worker.faust_compat import check_app, is_paused, positions
+from processor.worker.faust_compat import (
+    check_app,
+    fetch_state,
+    install_fair_consumer,
+    is_paused,
+    positions,
+)
 from processor.worker.metrics import Metrics, TicketCensus
 from processor.worker.publisher import KafkaPublisher
 from processor.worker.routing import Interop
 from processor.worker.service import TICK_HEADER, Record, SlaService
+from processor.worker.settled_flush import install_settled_flush
 from processor.worker.sightings import PartitionWatch, is_sighting
 from processor.worker.table_store import StrKeyTable
 from processor.worker.watchdog import StallWatch
@@ -35,6 +42,11 @@ from processor.worker.web import register_pages
 __all__ = ["SlaApp", "create_app"]
 
 log = logging.getLogger(__name__)
+
+POLL_RECORDS = 200
+"""Records faust takes from aiokafka per call, from one partition then the next (in turn, with
+`install_fair_consumer`): a partition with records waiting is served within a few calls,
+however large another's fetched backlog (fetches stay up to 8 MiB: 4 MiB input records)."""
 
 
 def _utc_now() -> datetime:
@@ -63,6 +75,8 @@ def create_app(
         log.warning("policy %s: %s", policy.version, warning)
     app = faust.App(settings.app_id, **_faust_config(settings))
     check_app(app)
+    install_settled_flush(app)  # no offset commit or hand-over before the changelog is acked
+    install_fair_consumer(app)  # fetched partitions are delivered in turn, POLL_RECORDS each
     events = app.topic(
         settings.events_topic,
         key_serializer="raw",
@@ -171,12 +185,13 @@ def _watch_stalls(sla: SlaApp) -> None:
                 )
                 os._exit(3)
             app.log.error(
-                "input partition %d stalled at offset %d with %d records waiting (paused=%s); "
+                "input partition %d stalled at offset %d with %d records waiting (paused=%s; %s); "
                 "re-seeking it",
                 tp.partition,
                 position,
                 waiting,
                 paused,
+                fetch_state(consumer, tp),
             )
             consumer.resume_partitions({tp})
             await consumer.seek(tp, position)
@@ -223,6 +238,7 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "producer_max_request_size": 8 * 1024 * 1024,
         "consumer_max_fetch_size": 8 * 1024 * 1024,
+        "broker_max_poll_records": POLL_RECORDS,
         "producer_acks": -1,  # acks=all: with min_insync_replicas, no write on one copy only
         "broker_session_timeout": settings.session_timeout,
         "broker_heartbeat_interval": min(3.0, settings.session_timeout / 3),

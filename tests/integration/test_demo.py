@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from devtools import REPO, free_port
+from devtools.processes import processor_env
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +71,7 @@ def test_demo_shows_alerts_within_90s_serves_metrics_and_stops_cleanly(tmp_path:
     kafka_port, controller_port, web_port = free_port(), free_port(), free_port()
     ingest_port = free_port()
     app_id = f"demo-{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLA_")}
+    env = processor_env()
     env.update(
         SLA_KAFKA_PORT=str(kafka_port),
         SLA_KAFKA_CONTROLLER_PORT=str(controller_port),

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sla_helpers import created
 
+from devtools.processes import processor_env
 from processor.cli import cli
 
 CREATED = json.loads(created("T1", "2026-01-05T09:00:00Z", "gold", 1).model_dump_json())
@@ -29,7 +30,7 @@ def invoke(
 
 def run(args: list[str], stdout: int, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """The real command in a child process, its stdout the given file descriptor."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLA_")}
+    env = processor_env()
     return subprocess.run(
         [sys.executable, "-m", "processor", *args],
         stdout=stdout,
