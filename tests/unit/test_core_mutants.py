@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import tzset
 
 import pytest
 from sla_helpers import policy_with
@@ -13,7 +14,8 @@ from processor.domain._policy_yaml import MAX_POLICY_BYTES
 from processor.domain.alerts import clock_alert_id
 from processor.domain.durations import parse_duration
 from processor.domain.holidays import HOLIDAYS_VERSION, country_holidays, country_problem
-from processor.domain.policy import PolicyError, parse_policy
+from processor.domain.instants import check_zone, format_instant
+from processor.domain.policy import PolicyError, default_policy, parse_policy
 from processor.domain.policy_specs import parse_week_time
 from processor.replay import _describe
 
@@ -168,3 +170,32 @@ def test_a_calendar_with_a_subdivision_closes_on_its_holidays() -> None:
     calendar = parse_policy(text).calendar("basic", "America/New_York")
     assert not calendar.is_open(datetime.fromisoformat("2026-02-12T12:00:00-05:00"))
     assert calendar.is_open(datetime.fromisoformat("2026-02-11T12:00:00-05:00"))
+
+
+def test_a_metric_the_policy_does_not_enable_is_named() -> None:
+    with pytest.raises(ValueError) as caught:
+        default_policy().target("gold", 1, "next_reply")
+    assert (
+        str(caught.value) == "metric 'next_reply' is not enabled by policy 'okta-premier-success-1'"
+    )
+
+
+def test_format_instant_writes_utc_whatever_the_machine_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 12:00 at +02:00 is 10:00Z; with the process in New York (-05:00 in March before the
+    # change), a conversion to the local zone would write 05:00.
+    monkeypatch.setenv("TZ", "America/New_York")
+    tzset()
+    try:
+        at = datetime.fromisoformat("2026-03-02T12:00:00+02:00")
+        assert format_instant(at) == "2026-03-02T10:00:00Z"
+    finally:
+        monkeypatch.undo()
+        tzset()
+
+
+def test_an_unknown_zone_is_named_in_the_message() -> None:
+    with pytest.raises(ValueError) as caught:
+        check_zone("Mars/Olympus")
+    assert str(caught.value) == "unknown IANA time zone 'Mars/Olympus' (e.g. 'Europe/Paris', 'UTC')"

@@ -48,3 +48,7 @@ def test_between_names_a_naive_start(cal: AlwaysOpen | WeeklyCalendar) -> None:
     with pytest.raises(ValueError) as caught:
         cal.between(naive, datetime(2026, 1, 8, tzinfo=UTC))
     assert str(caught.value) == "start must be timezone-aware, got naive 2026-01-07T12:00:00"
+
+
+def test_subtract_leaves_no_empty_piece_before_a_hole_at_the_cursor() -> None:
+    assert subtract([(2, 5)], [(2, 3)]) == [(3, 5)]  # not also the empty [2, 2)
