@@ -355,9 +355,11 @@ def test_a_resolution_stop_records_its_target_and_instant() -> None:
     assert (stop.target_seconds, stop.at, stop.reason) == (86400, z(at("15:00:00")), "solved")
 
 
-def test_a_due_resolution_threshold_is_raised_while_the_cycle_has_none_due() -> None:
-    # Gold P1: resolution 75% at 18:00; a cycle from 17:50 has its first at 18:35. Up to 18:00
-    # the resolution's 75% is raised, nothing of the cycle.
-    run = Run().feed(*answered(priority=1), ev("customer_replied", "T", at("17:50:00")))
+def test_a_due_resolution_threshold_is_raised_after_a_cycle_with_one_due() -> None:
+    # Gold P1: resolution 75% at 18:00. A cycle from 17:10 (1h): 75% 17:55, 90% 18:04. Up to
+    # 18:00 the cycle's 75% is raised and its 90% is not yet due; the resolution's 75% is raised
+    # too (the cycle's pending thresholds do not end the walk over the clocks).
+    run = Run().feed(*answered(priority=1), ev("customer_replied", "T", at("17:10:00")))
     run.until(at("18:00:00"))
-    assert run.of(RESOLUTION) == [(NEAR, 0.75, at("18:00:00"))] and run.of(NEXT_REPLY) == []
+    assert run.of(NEXT_REPLY) == [(NEAR, 0.75, at("17:55:00"))]
+    assert run.of(RESOLUTION) == [(NEAR, 0.75, at("18:00:00"))]
