@@ -126,7 +126,6 @@ class LifecycleRules:
             and event.public
             and state.stopped_at is not None
             and life.next_reply is None
-            and life.status != "closed"
             and (life.last_agent_at is None or event.occurred_at >= life.last_agent_at)
         )
 
@@ -150,7 +149,7 @@ class LifecycleRules:
                 self._stop_resolution(state, clock, at, status, now, out)
             if status == "closed":
                 self._finalize(state, at)
-            elif old != "solved":
+            else:  # solved (from another status: the same status again is ignored)
                 life.solved_at = at
             return
         if old == "solved":

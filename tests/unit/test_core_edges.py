@@ -152,8 +152,9 @@ def test_an_alert_stamped_anew_is_in_utc_and_otherwise_unchanged() -> None:
         policy_version="v",
         emitted_at=at,
     )
-    later = alert.with_emitted_at(datetime(2026, 3, 2, 12, 0, tzinfo=timezone(timedelta(hours=2))))
-    assert later.emitted_at == at and later.emitted_at.tzinfo is UTC
+    # 13:00 at +02:00 is 11:00 UTC, an hour after the alert's own emitted_at.
+    later = alert.with_emitted_at(datetime(2026, 3, 2, 13, 0, tzinfo=timezone(timedelta(hours=2))))
+    assert later.emitted_at == at + timedelta(hours=1) and later.emitted_at.tzinfo is UTC
     assert later.model_dump(exclude={"emitted_at"}) == alert.model_dump(exclude={"emitted_at"})
 
 
