@@ -16,7 +16,7 @@ DEMO_ARGS ?=
 BENCH_ARGS ?=
 MUTATE_JOBS ?= 2
 # The CI sample of mutants (docs/mutation.md): seed, size and the score it must keep.
-MUTATE_SAMPLE ?= --seed 19 --count 160 --min-score 0.80
+MUTATE_SAMPLE ?= --seed 19 --count 160 --min-score 0.88
 LOCALKAFKA := $(PY) -m processor.localkafka
 
 .PHONY: help setup system-deps test test-chaos test-cluster test-unit lint typecheck kafka-up kafka-down kafka-status kafka-logs run mutate mutate-sample
