@@ -313,7 +313,7 @@ class FairConsumer(AIOKafkaConsumer):
                     verdict,
                 )
                 rewound.add(tp)
-                await self.seek(tp, int(verdict))
+                await self.seek_wait({tp: int(verdict)})  # in the consumer's thread
 
 
 def install_fair_consumer(app: faust.App) -> None:
