@@ -9,7 +9,9 @@ pyproject.toml pins faust-streaming to the minor version these attributes were c
 
 `FairConsumer` (installed by `install_fair_consumer`) rotates aiokafka's held fetch results so
 that each call serves the next partition first (see `rotate_held`); `fetch_state` describes a
-partition's fetch state for the stall log.
+partition's fetch state for the stall log. It also hands the streams each input partition's
+records in order from its last seek (see `OffsetFence`): faust committed past records it had
+skipped after a rebalance.
 """
 
 from __future__ import annotations
@@ -183,14 +185,17 @@ class OffsetFence:
     """Per partition: the next offset the streams must get, and a seek epoch.
 
     faust hands records to the streams without checking that they follow on from the last seek
-    (`Consumer._drain_messages`): a batch fetched before a rebalance's seek to the committed
-    offset (a `getmany` waiting in the consumer thread while the rebalance ran) is delivered
-    after it, the records between the committed offset and that batch are taken for a gap
-    (`_add_gap`, meant for compacted topics) or dropped as already read, and the next commit
-    goes past records no stream processed. The fence drops records fetched before the latest
-    seek of their partition (`stale`) and, for a record after a hole, asks for a seek back to
-    the first missing offset (`admit`); a hole still there after that seek is accepted
-    (records gone from the log)."""
+    (`Consumer._drain_messages`). After a rebalance, `Recovery._resume_streams` resumes the kept
+    partitions while the flow is still on (from the changelog recovery): records read during
+    its seek to the committed offset C go into the stream buffer, and `flow_control.resume()`
+    clears them from it right after. The rest of that batch follows the seek; faust takes the
+    offsets from C+1 up to it for a gap (`_add_gap`, meant for compacted topics) and `C` itself
+    passes `_new_offset`'s `min(acked) - committed > 1` check, and when the records come again
+    they are dropped as already read: the next commit goes past records no stream processed.
+    With the fence, a record after a hole asks for a seek back to the first missing offset
+    (`admit`), and a batch fetched before a seek and not starting where it went is dropped
+    (`stale`). A hole still there after the seek back is accepted (records gone from the log,
+    transaction markers). Changelog partitions (compacted) are not fenced."""
 
     def __init__(self) -> None:
         self.expected: dict[Any, int] = {}
