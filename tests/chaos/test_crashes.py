@@ -129,12 +129,12 @@ def test_rolling_restart_of_three_workers_each_stopped_right_after_it_is_ready(
     backlog (their stream queues full); the next worker goes 0.3 s after the last is ready."""
     values, keys = scenario(seed=85, events=20_000, now=utcnow())
     workers = [WorkerProcess(kafka_bootstrap, topics, tmp_path / name) for name in "abc"]
+    asyncio.run(produce(kafka_bootstrap, topics.events, values, keys))  # before any tick
     try:
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.wait_ready()
-        asyncio.run(produce(kafka_bootstrap, topics.events, values, keys))
         time.sleep(2)
         for _ in range(2):
             for worker in workers:
