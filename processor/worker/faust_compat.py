@@ -19,14 +19,16 @@ pyproject.toml pins faust-streaming to the minor version these attributes were c
 
 `FairConsumer` (installed by `install_fair_consumer`) rotates aiokafka's held fetch results so
 that each call serves the next partition first (see `rotate_held`); `fetch_state` describes a
-partition's fetch state for the stall log.
+partition's fetch state for the stall log. It also hands the streams each input partition's
+records in order from its last seek (see `OffsetFence`): faust committed past records it had
+skipped after a rebalance.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Set
+from collections.abc import AsyncIterator, Iterator, Mapping, Set
 from contextlib import contextmanager
 from contextvars import ContextVar
 from importlib.metadata import version
@@ -45,6 +47,7 @@ __all__ = [
     "BoundedRocksDBOptions",
     "FairConsumer",
     "FaustCompatError",
+    "OffsetFence",
     "Position",
     "active_rows",
     "bound_rocksdb",
@@ -344,11 +347,144 @@ class _FairConsumerThread(AIOKafkaConsumerThread):
         )
 
 
+class OffsetFence:
+    """Per partition: the next offset the streams must get, and a seek epoch.
+
+    faust hands records to the streams without checking that they follow on from the last seek
+    (`Consumer._drain_messages`). After a rebalance, `Recovery._resume_streams` resumes the kept
+    partitions while the flow is still on (from the changelog recovery): records read during
+    its seek to the committed offset C go into the stream buffer, and `flow_control.resume()`
+    clears them from it right after. The rest of that batch follows the seek; faust takes the
+    offsets from C+1 up to it for a gap (`_add_gap`, meant for compacted topics) and `C` itself
+    passes `_new_offset`'s `min(acked) - committed > 1` check, and when the records come again
+    they are dropped as already read: the next commit goes past records no stream processed.
+    With the fence, a record after a hole asks for a seek back to the first missing offset
+    (`admit`), and a batch fetched before a seek and not starting where it went is dropped
+    (`stale`). A hole still there after the seek back is accepted (records gone from the log,
+    transaction markers). Changelog partitions (compacted) are not fenced."""
+
+    def __init__(self) -> None:
+        self.expected: dict[Any, int] = {}
+        self.epochs: dict[Any, int] = {}
+        self.holes: dict[Any, int] = {}  # first missing offset, a seek back asked for
+        self.rewound: dict[Any, int] = {}  # seeked back there: a hole there now is real
+
+    def seeked(self, tp: Any, offset: int | None) -> None:
+        """A seek of `tp` to `offset`; None: no seek was made (nothing committed), so the
+        position is unknown and the next record is accepted."""
+        if offset is not None and self.holes.pop(tp, None) == offset:
+            self.rewound[tp] = offset
+        else:
+            self.holes.pop(tp, None)
+            self.rewound.pop(tp, None)
+        if offset is None:
+            self.expected.pop(tp, None)
+            return
+        self.epochs[tp] = self.epochs.get(tp, 0) + 1
+        self.expected[tp] = offset
+
+    def forget(self, tp: Any) -> None:
+        self.expected.pop(tp, None)
+        self.holes.pop(tp, None)
+        self.rewound.pop(tp, None)
+        self.epochs[tp] = self.epochs.get(tp, 0) + 1
+
+    def stale(self, tp: Any, since: Mapping[Any, int]) -> bool:
+        """Was `tp` seeked (or revoked) after the epochs snapshot `since` was taken?"""
+        return self.epochs.get(tp, 0) != since.get(tp, 0)
+
+    def admit(self, tp: Any, offset: int) -> bool | int:
+        """True: deliver; False: drop (already delivered); an int: drop and seek back there."""
+        want = self.expected.get(tp)
+        if want is None or offset == want or (offset > want and self.rewound.get(tp) == want):
+            self.expected[tp] = offset + 1
+            self.rewound.pop(tp, None)
+            return True
+        if offset < want:
+            return False
+        self.holes[tp] = want
+        return want
+
+
 class FairConsumer(AIOKafkaConsumer):
-    """faust's aiokafka consumer, delivering held records of the partitions in turn."""
+    """faust's aiokafka consumer, delivering held records of the partitions in turn, and only
+    records that follow on from the last seek of their partition (see `OffsetFence`)."""
+
+    _fence: OffsetFence
 
     def _new_consumer_thread(self) -> Any:
+        self._fence = OffsetFence()
         return _FairConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def _fenced(self, tp: Any) -> bool:
+        return not self._is_changelog_tp(tp)  # compacted: holes are normal there
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        offsets = await super().seek_to_committed()
+        for tp, offset in offsets.items():  # aiokafka seeks only to an offset > 0
+            if self._fenced(tp):
+                self._fence.seeked(tp, offset if offset and offset > 0 else None)
+        return offsets
+
+    async def seek(self, partition: Any, offset: int) -> None:
+        await super().seek(partition, offset)
+        if self._fenced(partition):
+            self._fence.seeked(partition, offset)
+
+    async def seek_wait(self, partitions: Mapping[Any, int]) -> None:
+        await super().seek_wait(partitions)
+        for tp, offset in partitions.items():
+            if self._fenced(tp):
+                self._fence.seeked(tp, offset)
+
+    async def on_partitions_revoked(self, revoked: Set[Any]) -> None:
+        for tp in revoked:
+            self._fence.forget(tp)
+        await super().on_partitions_revoked(revoked)
+
+    async def _getmany(self, active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109
+        since = dict(self._fence.epochs)
+        records = dict(await super()._getmany(active_partitions, timeout))
+        for tp in [tp for tp, batch in records.items() if self._stale(tp, batch, since)]:
+            batch = records.pop(tp)
+            self.log.warning(
+                "dropped records %s-%s of %s: fetched before its seek to %s",
+                batch[0].offset,
+                batch[-1].offset,
+                tp,
+                self._fence.expected.get(tp),
+            )
+        return records
+
+    def _stale(self, tp: Any, batch: Any, since: Mapping[Any, int]) -> bool:
+        """Fetched before the last seek of `tp` and not starting where that seek went (one
+        that does is what the seek fetches anyway: aiokafka's position is past it)."""
+        want = self._fence.expected.get(tp)
+        return self._fenced(tp) and self._fence.stale(tp, since) and batch[0].offset != want
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:  # noqa: ASYNC109
+        rewound: set[Any] = set()
+        async for tp, message in super().getmany(timeout):
+            if not self._fenced(tp):
+                yield tp, message
+                continue
+            if tp in rewound:
+                continue  # the rest of a batch after a hole: fetched again after the seek
+            verdict = self._fence.admit(tp, message.offset)
+            if verdict is True:
+                reads = _private(self, "_read_offset")
+                if (reads.get(tp) or -1) > message.offset:  # stale: faust would drop it
+                    reads[tp] = message.offset
+                yield tp, message
+            elif verdict is not False:
+                self.log.warning(
+                    "record %s of %s does not follow on from %s: seek back",
+                    message.offset,
+                    tp,
+                    verdict,
+                )
+                rewound.add(tp)
+                await self.seek_wait({tp: int(verdict)})  # in the consumer's thread
 
 
 def install_fair_consumer(app: faust.App) -> None:

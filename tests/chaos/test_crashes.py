@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from chaos_helpers import judge, scenario, utcnow
+from cluster_helpers import wait_group_caught_up
 
 from devtools import (
     Topics,
@@ -128,3 +129,30 @@ def test_rebalance_add_a_worker_then_remove_the_first(
     finally:
         first.stop()
         second.stop()
+
+
+def test_rolling_restart_of_three_workers_each_stopped_right_after_it_is_ready(
+    kafka_bootstrap: str, topics: Topics, tmp_path: Path
+) -> None:
+    """Each restart is a rebalance in which the others keep partitions while they hold a
+    backlog (their stream queues full); the next worker goes 0.3 s after the last is ready."""
+    values, keys = scenario(seed=85, events=20_000, now=utcnow())
+    workers = [WorkerProcess(kafka_bootstrap, topics, tmp_path / name) for name in "abc"]
+    asyncio.run(produce(kafka_bootstrap, topics.events, values, keys))  # before any tick
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.wait_ready()
+        time.sleep(2)
+        for _ in range(2):
+            for worker in workers:
+                worker.stop()
+                worker.start()
+                worker.wait_ready()
+                time.sleep(0.3)
+        assert wait_group_caught_up(workers, topics.partitions) == 0  # no watchdog restart
+        _finish(kafka_bootstrap, topics, values, "rolling workers, one broker")
+    finally:
+        for worker in workers:
+            worker.stop()

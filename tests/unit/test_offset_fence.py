@@ -1,0 +1,81 @@
+"""`faust_compat.OffsetFence`: the streams get each partition's records in order from its last seek.
+
+faust's drain loop took a batch fetched before a rebalance's seek to the committed offset, handed
+it to the streams after the seek, filled the offsets between as a "gap" and committed past
+records no stream had processed. The fence drops such batches and asks for a seek back on a hole.
+"""
+
+from __future__ import annotations
+
+from processor.worker.faust_compat import OffsetFence
+
+TP = ("in", 1)
+
+
+def _delivered(fence: OffsetFence, offsets: list[int]) -> list[bool | int]:
+    return [fence.admit(TP, offset) for offset in offsets]
+
+
+def test_records_that_follow_on_from_the_seek_are_delivered() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 100)
+    assert _delivered(fence, [100, 101, 102]) == [True, True, True]
+    assert fence.expected[TP] == 103
+
+
+def test_a_record_after_a_hole_asks_for_a_seek_back_to_the_first_missing_one() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 100)
+    assert _delivered(fence, [100, 140, 141]) == [True, 101, 101]  # a batch read ahead
+    fence.seeked(TP, 101)  # the consumer's seek back
+    assert _delivered(fence, [101, 102]) == [True, True]
+
+
+def test_another_seek_after_a_hole_does_not_make_the_hole_acceptable() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 100)
+    assert fence.admit(TP, 140) == 100
+    fence.seeked(TP, 90)  # a rebalance seeks elsewhere before the seek back
+    assert fence.admit(TP, 140) == 90
+
+
+def test_records_before_the_expected_one_are_dropped_as_already_delivered() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 10)
+    assert _delivered(fence, [10, 11, 10, 11, 12]) == [True, True, False, False, True]
+
+
+def test_a_hole_still_there_after_the_seek_back_is_accepted() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 5)
+    assert fence.admit(TP, 9) == 5
+    fence.seeked(TP, 5)  # the consumer's seek back; the fetch from there starts at 9 again
+    assert fence.admit(TP, 9) is True  # records 5-8 are not in the log (retention)
+    assert fence.admit(TP, 10) is True
+
+
+def test_a_seek_makes_records_fetched_before_it_stale() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 100)
+    before = dict(fence.epochs)
+    assert not fence.stale(TP, before)
+    fence.seeked(TP, 100)  # a rebalance seeks the kept partition to its committed offset again
+    assert fence.stale(TP, before)
+    assert not fence.stale(("in", 2), before)
+
+
+def test_a_revocation_makes_fetched_records_stale_and_forgets_the_position() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 100)
+    before = dict(fence.epochs)
+    fence.forget(TP)
+    assert fence.stale(TP, before)
+    assert fence.admit(TP, 250) is True  # unknown position: the next record is accepted
+
+
+def test_without_a_committed_offset_the_first_record_is_accepted_and_nothing_goes_stale() -> None:
+    fence = OffsetFence()
+    before = dict(fence.epochs)
+    fence.seeked(TP, None)  # aiokafka did not seek (nothing committed)
+    assert not fence.stale(TP, before)
+    assert _delivered(fence, [0, 1, 3]) == [True, True, 2]
