@@ -7,6 +7,7 @@ session and only if a collected test asks for it, and stops it when the session 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from devtools import Topics, WorkerProcess, create_topics
 from processor.localkafka import LocalKafka
 
 ENV_BOOTSTRAP = "KAFKA_BOOTSTRAP_SERVERS"
@@ -81,3 +83,20 @@ def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
         return f"{prefix}-{test}-{uuid.uuid4().hex[:8]}"
 
     return make
+
+
+@pytest.fixture
+def topics(unique_name: Callable[[str], str], kafka_bootstrap: str) -> Topics:
+    """A test's own input, alerts and DLQ topics and application id, created on the broker."""
+    t = Topics(unique_name("ev"), unique_name("al"), unique_name("dlq"), unique_name("app"))
+    asyncio.run(create_topics(kafka_bootstrap, t))
+    return t
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    """Worker processes a test starts (append them); each is stopped after the test."""
+    started: list[WorkerProcess] = []
+    yield started
+    for w in started:
+        w.stop()

@@ -31,13 +31,6 @@ from processor.localkafka import LocalKafka
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 
 
-@pytest.fixture
-def topics(unique_name: Any, kafka_bootstrap: str) -> Topics:
-    t = Topics(unique_name("ev"), unique_name("al"), unique_name("dlq"), unique_name("app"))
-    asyncio.run(create_topics(kafka_bootstrap, t))
-    return t
-
-
 def _finish(bootstrap: str, topics: Topics, values: list[bytes], name: str) -> None:
     time.sleep(3)  # a few ticks after the catch-up raise what is due now
     end = utcnow()

@@ -16,7 +16,6 @@ from devtools import (
     Topics,
     WorkerProcess,
     alerts_of,
-    create_topics,
     produce,
     read_all,
     replayed_alerts,
@@ -103,13 +102,6 @@ def scenario(now: datetime) -> list[dict[str, Any]]:
 
 def expected(policy: Policy, events: list[dict[str, Any]], until: datetime) -> dict[str, Any]:
     return replayed_alerts(events, until, policy)
-
-
-@pytest.fixture
-def topics(unique_name: Any, kafka_bootstrap: str) -> Topics:
-    t = Topics(unique_name("ev"), unique_name("al"), unique_name("dlq"), unique_name("app"))
-    asyncio.run(create_topics(kafka_bootstrap, t))
-    return t
 
 
 def test_live_worker_matches_replay_with_all_three_metrics(

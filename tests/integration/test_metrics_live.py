@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from devtools import Topics, WorkerProcess, alerts_of, create_topics, produce, read_all
+from devtools import Topics, WorkerProcess, alerts_of, produce, read_all
 from processor.domain.policy import TIERS, default_policy
 
 pytestmark = pytest.mark.integration
@@ -240,21 +240,6 @@ COUNTED = {
 
 
 # ---- fixtures ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def topics(unique_name: Any, kafka_bootstrap: str) -> Topics:
-    t = Topics(unique_name("ev"), unique_name("al"), unique_name("dlq"), unique_name("app"))
-    asyncio.run(create_topics(kafka_bootstrap, t))
-    return t
-
-
-@pytest.fixture
-def workers() -> Any:
-    started: list[WorkerProcess] = []
-    yield started
-    for w in started:
-        w.stop()
 
 
 def _start(

@@ -29,7 +29,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from devtools import REPO, Topics, WorkerProcess, create_topics, free_port, produce
+from devtools import REPO, Topics, WorkerProcess, free_port, produce
 
 pytestmark = pytest.mark.integration
 
@@ -174,13 +174,6 @@ def poll(
 
 
 # ---- fixtures and scenario -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def topics(unique_name: Any, kafka_bootstrap: str) -> Topics:
-    t = Topics(unique_name("ev"), unique_name("al"), unique_name("dlq"), unique_name("app"))
-    asyncio.run(create_topics(kafka_bootstrap, t))
-    return t
 
 
 @pytest.fixture

@@ -18,27 +18,12 @@ from typing import Any
 
 import pytest
 
-from devtools import Topics, WorkerProcess, create_topics
+from devtools import Topics, WorkerProcess
 from devtools.changelog import fill_changelog
 
 pytestmark = pytest.mark.integration
 
 TICKETS = 40_000
-
-
-@pytest.fixture
-def topics(unique_name: Any, kafka_bootstrap: str) -> Topics:
-    t = Topics(unique_name("ev"), unique_name("al"), unique_name("dlq"), unique_name("app"))
-    asyncio.run(create_topics(kafka_bootstrap, t))
-    return t
-
-
-@pytest.fixture
-def workers() -> Any:
-    started: list[WorkerProcess] = []
-    yield started
-    for w in started:
-        w.stop()
 
 
 def _health(worker: WorkerProcess) -> dict[str, Any]:

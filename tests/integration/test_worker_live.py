@@ -21,7 +21,6 @@ from devtools import (
     Topics,
     WorkerProcess,
     alerts_of,
-    create_topics,
     produce,
     read_all,
     replayed_alerts,
@@ -71,21 +70,6 @@ def reprioritised(tid: str, at: datetime, prio: int) -> dict[str, Any]:
 def expected(events: list[dict[str, Any]], until: datetime) -> dict[str, dict[str, Any]]:
     """alert_id -> alert, from `replay` of the same events up to `until`."""
     return replayed_alerts(events, until)
-
-
-@pytest.fixture
-def topics(unique_name: Any, kafka_bootstrap: str) -> Topics:
-    t = Topics(unique_name("ev"), unique_name("al"), unique_name("dlq"), unique_name("app"))
-    asyncio.run(create_topics(kafka_bootstrap, t))
-    return t
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Any:
-    started: list[WorkerProcess] = []
-    yield started
-    for w in started:
-        w.stop()
 
 
 def _start(
