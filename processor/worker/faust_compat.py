@@ -393,6 +393,14 @@ class OffsetFence:
         """Was `tp` seeked (or revoked) after the epochs snapshot `since` was taken?"""
         return self.epochs.get(tp, 0) != since.get(tp, 0)
 
+    def drop_batch(self, tp: Any, first: int, since: Mapping[Any, int]) -> bool:
+        """Drop a batch of `tp` starting at `first`, fetched when the epochs were `since`? Only
+        if `tp` was seeked since and the batch does not start where that seek went (one that
+        does is what the seek fetches anyway). With no known position (nothing committed: no
+        seek was made) the batch is kept: nothing would fetch it again."""
+        want = self.expected.get(tp)
+        return want is not None and self.stale(tp, since) and first != want
+
     def admit(self, tp: Any, offset: int) -> bool | int:
         """True: deliver; False: drop (already delivered); an int: drop and seek back there."""
         want = self.expected.get(tp)
@@ -457,10 +465,7 @@ class FairConsumer(AIOKafkaConsumer):
         return records
 
     def _stale(self, tp: Any, batch: Any, since: Mapping[Any, int]) -> bool:
-        """Fetched before the last seek of `tp` and not starting where that seek went (one
-        that does is what the seek fetches anyway: aiokafka's position is past it)."""
-        want = self._fence.expected.get(tp)
-        return self._fenced(tp) and self._fence.stale(tp, since) and batch[0].offset != want
+        return self._fenced(tp) and self._fence.drop_batch(tp, batch[0].offset, since)
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:  # noqa: ASYNC109
         rewound: set[Any] = set()

@@ -79,3 +79,25 @@ def test_without_a_committed_offset_the_first_record_is_accepted_and_nothing_goe
     fence.seeked(TP, None)  # aiokafka did not seek (nothing committed)
     assert not fence.stale(TP, before)
     assert _delivered(fence, [0, 1, 3]) == [True, True, 2]
+
+
+def test_a_batch_fetched_before_a_seek_is_dropped_unless_it_starts_where_the_seek_went() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 100)
+    since = dict(fence.epochs)
+    assert not fence.drop_batch(TP, 100, since)  # no seek since the fetch
+    fence.seeked(TP, 120)
+    assert fence.drop_batch(TP, 100, since)  # read before the seek to 120
+    assert not fence.drop_batch(TP, 120, since)  # what the seek fetches anyway
+
+
+def test_a_batch_fetched_before_a_revocation_is_kept_when_nothing_was_committed() -> None:
+    """Two workers start on an empty group: the first fetched records 0-10 of a partition, a
+    rebalance revoked and gave it back, and no offset was committed, so no seek is made and
+    nothing fetches 0-10 again: dropping them lost those records' alerts."""
+    fence = OffsetFence()
+    since = dict(fence.epochs)
+    fence.forget(TP)  # revoked
+    fence.seeked(TP, None)  # assigned again, nothing committed
+    assert not fence.drop_batch(TP, 0, since)
+    assert _delivered(fence, [0, 1, 2]) == [True, True, True]
