@@ -94,7 +94,15 @@ class Alert(BaseModel):
         return self.model_dump_json()
 
     def with_emitted_at(self, at: datetime) -> Alert:
-        return self.model_copy(update={"emitted_at": at.astimezone(UTC)})
+        """A copy stamped `at` (in UTC); the worker stamps every alert it publishes, so this
+        copies the fields the way `made_alert` builds them (`model_copy` costs ~3% of the
+        worker's CPU)."""
+        alert = Alert.__new__(Alert)
+        _set(alert, "__dict__", {**self.__dict__, "emitted_at": at.astimezone(UTC)})
+        _set(alert, "__pydantic_fields_set__", self.__pydantic_fields_set__)
+        _set(alert, "__pydantic_extra__", None)
+        _set(alert, "__pydantic_private__", None)
+        return alert
 
 
 _FIELDS_SET = set(Alert.model_fields)

@@ -268,10 +268,13 @@ class SlaService:
         )
 
     def _count_alerts(self, alerts: list[Alert], now: datetime) -> None:
+        kinds = Counter((a.type, a.tier, a.priority, a.metric) for a in alerts)
+        for (kind, tier, priority, metric), count in kinds.items():  # one label lookup each
+            self.metrics.alerts.labels(kind, tier, str(priority), metric).inc(count)
+        delay = self.metrics.alert_delay
         for a in alerts:
-            self.metrics.alerts.labels(a.type, a.tier, str(a.priority), a.metric).inc()
             if a.type != "sla.resolved":
-                self.metrics.alert_delay.observe(max((now - a.due_at).total_seconds(), 0.0))
+                delay.observe(max((now - a.due_at).total_seconds(), 0.0))
 
     def _count_outcome(self, out: Outcome) -> None:
         if out.duplicate:

@@ -19,7 +19,7 @@ from processor.domain.state import TicketState
 from processor.settings import Settings
 from processor.simulate.model import SimConfig, generate
 from processor.worker.app import create_app
-from processor.worker.rows import decode_head, decode_state, encode_row
+from processor.worker.rows import compact, compact_state, decode_head, decode_state, encode_row
 from processor.worker.table_store import klass_of
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -60,6 +60,24 @@ def test_every_state_of_the_mix_round_trips_in_both_row_forms(policy: str) -> No
         for row in (encode_row(2, due, klass, state), previous_encode_row(2, due, klass, state)):
             assert decode_state(row) == state
             assert decode_head(row) == (2, due, klass)
+
+
+@pytest.mark.parametrize("policy", ["first_response", "all_metrics"])
+def test_the_direct_encoder_gives_what_compacting_the_full_dict_gives(policy: str) -> None:
+    """`compact_state` (what `encode_row` writes) against `compact(state.to_dict())`, the rule
+    it shortcuts: the same keys in the same order with the same values, for every state of the
+    mix (open, pending, stopped; life, sent, pending events) and for hand-set odd fields."""
+    machine = SlaMachine(default_policy() if policy == "first_response" else load_policy(EXAMPLE))
+    seen = states(machine, 300)
+    odd = decode_state(LEGACY_OPEN)
+    odd.created_at = datetime.fromisoformat("2026-03-02T10:00:00+01:00")
+    odd.origin, odd.met, odd.resolved_sent, odd.country = None, False, True, "FR"
+    for state in [*seen, odd, decode_state(LEGACY_PENDING), decode_state(LEGACY_STOPPED)]:
+        expected = compact(state.to_dict())
+        got = compact_state(state)
+        assert list(got.items()) == list(expected.items()), state.ticket_id
+    assert any("n" in compact_state(s) for s in seen)  # some had alerts sent
+    assert any(compact_state(s).get("p") == "stopped" for s in seen)
 
 
 def test_rows_of_earlier_releases_still_decode() -> None:

@@ -92,6 +92,9 @@ def test_made_alert_equals_the_validated_alert() -> None:
         assert made.model_fields_set == checked.model_fields_set
         later = made.with_emitted_at(at + 3 * HOUR)
         assert later.emitted_at == at + 3 * HOUR and made.emitted_at == at + 2 * HOUR
+        copied = checked.model_copy(update={"emitted_at": at + 3 * HOUR})
+        assert later == copied and later.to_json() == copied.to_json()
+        assert later.model_fields_set == copied.model_fields_set
 
 
 @given(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(8999, 12, 30)))  # noqa: DTZ001
