@@ -180,12 +180,7 @@ class SlaService:
             for record, _ in decoded:
                 await self.on_record(record)
             return
-        kinds = Counter(event.type for _, event in decoded)
-        for kind, count in kinds.items():  # one label lookup per type, not per event
-            self.metrics.events.labels(kind).inc(count)
-        lag = self.metrics.event_lag
-        for _, event in decoded:
-            lag.observe(max((now - event.occurred_at).total_seconds(), 0.0))
+        self._count_events([event for _, event in decoded], now)
 
     async def _decode(self, record: Record) -> Event | None:
         """The record's event; None when it went to the DLQ as invalid input."""
@@ -198,16 +193,21 @@ class SlaService:
             return None
         return event
 
-    def _count_event(self, event: Event, now: datetime) -> None:
-        self.metrics.events.labels(event.type).inc()
-        self.metrics.event_lag.observe(max((now - event.occurred_at).total_seconds(), 0.0))
+    def _count_events(self, events: list[Event], now: datetime) -> None:
+        """`sla_events_total` by type (one label lookup per type, not per event) and the lag
+        of each event behind the wall clock."""
+        for kind, count in Counter(event.type for event in events).items():
+            self.metrics.events.labels(kind).inc(count)
+        lag = self.metrics.event_lag
+        for event in events:
+            lag.observe(max((now - event.occurred_at).total_seconds(), 0.0))
 
     async def on_event(self, record: Record) -> None:
         event = await self._decode(record)
         if event is None:
             return
         now = self.clock()
-        self._count_event(event, now)
+        self._count_events([event], now)
         step = self.runtime.on_event(record.partition, event, now, horizon=now)
         await self._settle(step)
         for ticket_id, failure in step.failures[:1]:
