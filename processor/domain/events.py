@@ -21,6 +21,7 @@ from pydantic import (
     ValidationError,
 )
 
+from processor.domain.constants import Status, Tier
 from processor.domain.instants import INSTANT_PATTERN, check_zone, parse_instant, to_utc
 from processor.domain.quoting import quote
 
@@ -40,8 +41,6 @@ __all__ = [
 MAX_EVENT_BYTES = 64 * 1024
 """Largest accepted event value; larger ones are invalid (`oversized`)."""
 
-Tier = Literal["basic", "silver", "gold"]
-Status = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
 Priority = Annotated[int, Field(ge=1, le=4)]
 
 

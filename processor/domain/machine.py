@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
 
 from processor.domain.alerts import Alert, alert_id, clock_alert_id, format_instant, made_alert
 from processor.domain.calendar import BusinessCalendar
 from processor.domain.clocks import Lifecycle
+from processor.domain.constants import STOP_STATUSES, TIERS
 from processor.domain.events import (
     AgentResponded,
     Event,
@@ -45,8 +45,6 @@ from processor.domain.policy import Policy, Threshold
 from processor.domain.state import TicketState
 
 __all__ = ["Outcome", "SlaMachine", "StopRecord"]
-
-_STOP_STATUSES = frozenset({"solved", "closed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +230,7 @@ class SlaMachine(LifecycleRules):
             return
         if isinstance(event, AgentResponded) and event.public:
             self._stop(state, event.occurred_at, "response", now, out)
-        elif isinstance(event, StatusChanged) and event.status in _STOP_STATUSES:
+        elif isinstance(event, StatusChanged) and event.status in STOP_STATUSES:
             self._stop(state, event.occurred_at, event.status, now, out)
         elif isinstance(event, PriorityChanged) and event.priority != state.priority:
             self._change_priority(state, event)
@@ -450,5 +448,5 @@ def _deadline(state: TicketState) -> datetime:
 
 
 def _tier(state: TicketState) -> Tier:
-    assert state.tier in ("basic", "silver", "gold")
-    return cast(Tier, state.tier)
+    assert state.tier in TIERS  # narrows the type to Tier
+    return state.tier
