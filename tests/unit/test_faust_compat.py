@@ -111,7 +111,7 @@ def test_only_faust_compat_touches_the_private_attributes() -> None:
         for path in (ROOT / "processor").rglob("*.py")
         if pattern.search(path.read_text("utf-8"))
     ]
-    assert users == []  # faust_compat.py names them as strings, never as attributes
+    assert users == []  # faust_compat names them as strings, never as attributes
 
 
 def test_in_event_makes_the_event_current_for_table_writes_and_restores_it() -> None:

@@ -1,0 +1,162 @@
+"""`FairConsumer`: faust's aiokafka consumer, serving fetched partitions in turn and handing the
+streams each input partition's records in order from its last seek (`OffsetFence`).
+
+`FairConsumer` (installed by `install_fair_consumer`) rotates aiokafka's held fetch results so
+that each call serves the next partition first (see `rotate_held`); `fetch_state` describes a
+partition's fetch state for the stall log. It also hands the streams each input partition's
+records in order from its last seek (see `OffsetFence`): faust committed past records it had
+skipped after a rebalance.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping, Set
+from typing import Any
+
+import faust
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
+
+from processor.worker.faust_compat.fence import OffsetFence
+from processor.worker.faust_compat.private import missing, private
+
+__all__ = ["FairConsumer", "fetch_state", "install_fair_consumer", "rotate_held"]
+
+
+def fetch_state(consumer: Any, tp: Any) -> str:
+    """One line on why `tp` may not be read, for the stall log: faust's view (active, buffered
+    by flow control) and aiokafka's (position, leader in its metadata, records held)."""
+    parts = [
+        f"active={tp in (getattr(consumer, '_active_partitions', None) or ())}",
+        f"buffered={tp in getattr(consumer, '_buffered_partitions', ())}",
+    ]
+    try:
+        inner = consumer._thread._consumer
+        fetcher = inner._fetcher
+        state = inner._subscription.subscription.assignment.state_value(tp)
+        leader = inner._client.cluster.leader_for_partition(tp)
+        parts += [
+            f"position={state.position if state.has_valid_position else None}",
+            f"paused={state.paused}",
+            f"leader={leader}",
+            f"held={tp in fetcher._records}",
+            f"in_flight={sorted(fetcher._in_flight)}",
+        ]
+    except Exception as exc:  # diagnostics only: never fail the watchdog
+        parts.append(f"aiokafka state unknown ({type(exc).__name__})")
+    return " ".join(parts)
+
+
+def rotate_held(held: Any) -> None:
+    """Move the first partition of aiokafka's fetched-but-undelivered records to the end.
+
+    aiokafka's `Fetcher.fetched_records(max_records=M)` takes up to M records from its held
+    fetch results in insertion order and stops: a partition whose fetch result is large (up to
+    `consumer_max_fetch_size`, a backlog after a failover) is at the head on every call, and
+    the partitions behind it get nothing until it is used up (input partition 0 read nothing
+    for 30 s after its leader was killed while partition 3's backlog was drained). Rotating
+    the head before each call serves the partitions in turn, M records each."""
+    if isinstance(held, OrderedDict) and len(held) > 1:
+        held.move_to_end(next(iter(held)))
+
+
+class _FairConsumerThread(AIOKafkaConsumerThread):
+    async def _fetch_records(
+        self,
+        consumer: Any,
+        active_partitions: Any,
+        timeout: float | None = None,  # noqa: ASYNC109 (faust's signature)
+        max_records: int | None = None,
+    ) -> Any:
+        rotate_held(private(consumer._fetcher, "_records"))  # in the consumer's own thread
+        return await super()._fetch_records(
+            consumer, active_partitions, timeout=timeout, max_records=max_records
+        )
+
+
+class FairConsumer(AIOKafkaConsumer):
+    """faust's aiokafka consumer, delivering held records of the partitions in turn, and only
+    records that follow on from the last seek of their partition (see `OffsetFence`)."""
+
+    _fence: OffsetFence
+
+    def _new_consumer_thread(self) -> Any:
+        self._fence = OffsetFence()
+        return _FairConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def _fenced(self, tp: Any) -> bool:
+        return not self._is_changelog_tp(tp)  # compacted: holes are normal there
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        offsets = await super().seek_to_committed()
+        for tp, offset in offsets.items():  # aiokafka seeks only to an offset > 0
+            if self._fenced(tp):
+                self._fence.seeked(tp, offset if offset and offset > 0 else None)
+        return offsets
+
+    async def seek(self, partition: Any, offset: int) -> None:
+        await super().seek(partition, offset)
+        if self._fenced(partition):
+            self._fence.seeked(partition, offset)
+
+    async def seek_wait(self, partitions: Mapping[Any, int]) -> None:
+        await super().seek_wait(partitions)
+        for tp, offset in partitions.items():
+            if self._fenced(tp):
+                self._fence.seeked(tp, offset)
+
+    async def on_partitions_revoked(self, revoked: Set[Any]) -> None:
+        for tp in revoked:
+            self._fence.forget(tp)
+        await super().on_partitions_revoked(revoked)
+
+    async def _getmany(self, active_partitions: Any, timeout: float) -> Any:  # noqa: ASYNC109
+        since = dict(self._fence.epochs)
+        records = dict(await super()._getmany(active_partitions, timeout))
+        for tp in [tp for tp, batch in records.items() if self._stale(tp, batch, since)]:
+            batch = records.pop(tp)
+            self.log.warning(
+                "dropped records %s-%s of %s: fetched before its seek to %s",
+                batch[0].offset,
+                batch[-1].offset,
+                tp,
+                self._fence.expected.get(tp),
+            )
+        return records
+
+    def _stale(self, tp: Any, batch: Any, since: Mapping[Any, int]) -> bool:
+        return self._fenced(tp) and self._fence.drop_batch(tp, batch[0].offset, since)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:  # noqa: ASYNC109
+        rewound: set[Any] = set()
+        async for tp, message in super().getmany(timeout):
+            if not self._fenced(tp):
+                yield tp, message
+                continue
+            if tp in rewound:
+                continue  # the rest of a batch after a hole: fetched again after the seek
+            verdict = self._fence.admit(tp, message.offset)
+            if verdict is True:
+                reads = private(self, "_read_offset")
+                if (reads.get(tp) or -1) > message.offset:  # stale: faust would drop it
+                    reads[tp] = message.offset
+                yield tp, message
+            elif verdict is not False:
+                self.log.warning(
+                    "record %s of %s does not follow on from %s: seek back",
+                    message.offset,
+                    tp,
+                    verdict,
+                )
+                rewound.add(tp)
+                await self.seek_wait({tp: int(verdict)})  # in the consumer's thread
+
+
+def install_fair_consumer(app: faust.App) -> None:
+    """Make the app's consumer a `FairConsumer` (call before the app starts); it needs
+    `broker_max_poll_records` set, or every call drains everything held anyway."""
+    transport: Any = app.transport
+    if not issubclass(FairConsumer, transport.Consumer):
+        raise missing("Consumer", f"transport {type(transport).__qualname__} (aiokafka)")
+    transport.Consumer = FairConsumer

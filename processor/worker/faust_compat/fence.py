@@ -1,0 +1,75 @@
+"""`OffsetFence`: what keeps each input partition's records in log order from its last seek."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["OffsetFence"]
+
+
+class OffsetFence:
+    """Per partition: the next offset the streams must get, and a seek epoch.
+
+    faust hands records to the streams without checking that they follow on from the last seek
+    (`Consumer._drain_messages`). After a rebalance, `Recovery._resume_streams` resumes the kept
+    partitions while the flow is still on (from the changelog recovery): records read during
+    its seek to the committed offset C go into the stream buffer, and `flow_control.resume()`
+    clears them from it right after. The rest of that batch follows the seek; faust takes the
+    offsets from C+1 up to it for a gap (`_add_gap`, meant for compacted topics) and `C` itself
+    passes `_new_offset`'s `min(acked) - committed > 1` check, and when the records come again
+    they are dropped as already read: the next commit goes past records no stream processed.
+    With the fence, a record after a hole asks for a seek back to the first missing offset
+    (`admit`), and a batch fetched before a seek and not starting where it went is dropped
+    (`stale`). A hole still there after the seek back is accepted (records gone from the log,
+    transaction markers). Changelog partitions (compacted) are not fenced."""
+
+    def __init__(self) -> None:
+        self.expected: dict[Any, int] = {}
+        self.epochs: dict[Any, int] = {}
+        self.holes: dict[Any, int] = {}  # first missing offset, a seek back asked for
+        self.rewound: dict[Any, int] = {}  # seeked back there: a hole there now is real
+
+    def seeked(self, tp: Any, offset: int | None) -> None:
+        """A seek of `tp` to `offset`; None: no seek was made (nothing committed), so the
+        position is unknown and the next record is accepted."""
+        if offset is not None and self.holes.pop(tp, None) == offset:
+            self.rewound[tp] = offset
+        else:
+            self.holes.pop(tp, None)
+            self.rewound.pop(tp, None)
+        if offset is None:
+            self.expected.pop(tp, None)
+            return
+        self.epochs[tp] = self.epochs.get(tp, 0) + 1
+        self.expected[tp] = offset
+
+    def forget(self, tp: Any) -> None:
+        self.expected.pop(tp, None)
+        self.holes.pop(tp, None)
+        self.rewound.pop(tp, None)
+        self.epochs[tp] = self.epochs.get(tp, 0) + 1
+
+    def stale(self, tp: Any, since: Mapping[Any, int]) -> bool:
+        """Was `tp` seeked (or revoked) after the epochs snapshot `since` was taken?"""
+        return self.epochs.get(tp, 0) != since.get(tp, 0)
+
+    def drop_batch(self, tp: Any, first: int, since: Mapping[Any, int]) -> bool:
+        """Drop a batch of `tp` starting at `first`, fetched when the epochs were `since`? Only
+        if `tp` was seeked since and the batch does not start where that seek went (one that
+        does is what the seek fetches anyway). With no known position (nothing committed: no
+        seek was made) the batch is kept: nothing would fetch it again."""
+        want = self.expected.get(tp)
+        return want is not None and self.stale(tp, since) and first != want
+
+    def admit(self, tp: Any, offset: int) -> bool | int:
+        """True: deliver; False: drop (already delivered); an int: drop and seek back there."""
+        want = self.expected.get(tp)
+        if want is None or offset == want or (offset > want and self.rewound.get(tp) == want):
+            self.expected[tp] = offset + 1
+            self.rewound.pop(tp, None)
+            return True
+        if offset < want:
+            return False
+        self.holes[tp] = want
+        return want
