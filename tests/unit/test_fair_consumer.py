@@ -8,9 +8,11 @@ got nothing until that one was used up. The fair consumer rotates the head befor
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from aiokafka.client import AIOKafkaClient
 from aiokafka.consumer.fetcher import Fetcher, FetchResult, PartitionRecords
@@ -18,6 +20,7 @@ from aiokafka.consumer.subscription_state import SubscriptionState
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import TopicPartition
+from faust.types import TP
 
 from processor.settings import Settings
 from processor.worker.app import POLL_RECORDS, create_app
@@ -85,3 +88,59 @@ def test_the_worker_app_uses_the_fair_consumer_with_bounded_polls(tmp_path: Path
     sla = create_app(Settings(store="memory://", data_dir=tmp_path))
     assert sla.faust.transport.Consumer is FairConsumer
     assert sla.faust.conf.broker_max_poll_records == POLL_RECORDS
+
+
+@contextmanager
+def _worker_consumer(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """The worker app's consumer (not started) and the app; its thread's loop closed after."""
+    sla = create_app(Settings(store="memory://", data_dir=tmp_path))
+    consumer: Any = sla.faust.consumer
+    try:
+        yield sla.faust, consumer
+    finally:
+        consumer._thread.thread_loop.close()
+
+
+def _queued(tp: Any, offset: int) -> Any:
+    """What the conductor puts in a stream's queue: an event with its message."""
+    return SimpleNamespace(message=SimpleNamespace(tp=tp, offset=offset))
+
+
+async def test_records_cleared_from_the_stream_queues_are_read_again(tmp_path: Path) -> None:
+    """faust's flow control clears every stream queue when it resumes (the end of a recovery);
+    records the fence had admitted were lost. The consumer rewinds the fence to the first
+    record cleared of each input partition, so the next record asks for a seek back."""
+    with _worker_consumer(tmp_path) as (app, consumer):
+        fence = consumer._fence
+        queue = app.FlowControlQueue(maxsize=100, clear_on_resume=True)
+        tp, other = TP("sla-events", 1), TP("sla-events", 2)
+        fence.seeked(tp, 100)
+        fence.seeked(other, 7)
+        for offset in (100, 101, 102):
+            assert fence.admit(tp, offset) is True
+            queue.put_nowait(_queued(tp, offset))
+        assert fence.admit(other, 7) is True  # taken by the stream before the clear
+        app.flow_control.resume()
+        assert queue.qsize() == 0
+        assert fence.expected == {tp: 100, other: 8}
+        assert fence.admit(tp, 103) == 100
+
+
+async def test_a_record_withdrawn_on_its_way_does_not_reach_the_streams(tmp_path: Path) -> None:
+    delivered: list[int] = []
+
+    async def deliver(message: Any) -> None:
+        delivered.append(message.offset)
+
+    with _worker_consumer(tmp_path) as (_, consumer):
+        consumer._deliver = deliver
+        tp = TP("sla-events", 0)
+        fence = consumer._fence
+        fence.seeked(tp, 10)
+        for offset in (10, 11):
+            assert fence.admit(tp, offset) is True
+            fence.handing(tp, offset)
+            if offset == 11:
+                fence.rewind(tp, 10)  # 10 was cleared while 11 was on its way
+            await consumer.callback(SimpleNamespace(tp=tp, offset=offset))
+    assert delivered == [10]

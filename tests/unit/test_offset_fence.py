@@ -101,3 +101,68 @@ def test_a_batch_fetched_before_a_revocation_is_kept_when_nothing_was_committed(
     fence.seeked(TP, None)  # assigned again, nothing committed
     assert not fence.drop_batch(TP, 0, since)
     assert _delivered(fence, [0, 1, 2]) == [True, True, True]
+
+
+def test_records_cleared_before_a_stream_took_them_are_delivered_again() -> None:
+    """The CI failure (kill -9 five times): records admitted after the recovery's seek were
+    cleared from the stream queue when flow control resumed; the fence expected the record
+    after them, so the same records fetched again were dropped as already delivered."""
+    fence = OffsetFence()
+    fence.seeked(TP, 100)
+    assert _delivered(fence, [100, 101, 102]) == [True, True, True]
+    # flow control clears the queue: 100-102 never reached a stream
+    assert fence.rewind(TP, 100)
+    assert fence.admit(TP, 103) == 100  # the fetch goes on after them: a hole, seek back
+    fence.seeked(TP, 100)
+    assert _delivered(fence, [100, 101, 102, 103]) == [True, True, True, True]
+
+
+def test_without_the_rewind_the_records_fetched_again_are_dropped() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 100)
+    assert _delivered(fence, [100, 101]) == [True, True]
+    assert _delivered(fence, [100, 101]) == [False, False]  # what the rewind is for
+
+
+def test_a_rewind_goes_no_further_back_than_the_last_seek_nor_forward() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 100)
+    assert _delivered(fence, [100, 101, 102]) == [True, True, True]
+    assert fence.rewind(TP, 40)  # records from before the seek were in the queue too
+    assert fence.expected[TP] == 100
+    assert not fence.rewind(TP, 100)  # already there
+    assert not fence.rewind(TP, 120)  # not admitted yet: nothing to read again
+    assert fence.expected[TP] == 100
+
+
+def test_a_rewind_of_a_partition_without_a_known_position_does_nothing() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 10)
+    fence.forget(TP)  # revoked: its records are not wanted
+    assert not fence.rewind(TP, 10)
+    assert TP not in fence.expected
+
+
+def test_a_record_being_handed_over_when_its_partition_is_rewound_is_withdrawn() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 100)
+    assert _delivered(fence, [100, 101]) == [True, True]
+    fence.handing(TP, 101)
+    assert not fence.withdrawn(TP, 101)  # nothing happened meanwhile: it goes to the stream
+    assert fence.rewind(TP, 100)  # 100 was cleared while 101 was on its way
+    assert fence.withdrawn(TP, 101)  # it would overtake 100: it comes again after it
+    assert not fence.withdrawn(("in", 2), 101)
+    assert not fence.withdrawn(TP, 100)  # only the record being handed over
+
+
+def test_a_record_being_handed_over_is_withdrawn_by_a_seek_or_a_revocation() -> None:
+    fence = OffsetFence()
+    fence.seeked(TP, 5)
+    assert fence.admit(TP, 5) is True
+    fence.handing(TP, 5)
+    fence.seeked(TP, 3)
+    assert fence.withdrawn(TP, 5)
+    assert fence.admit(TP, 3) is True
+    fence.handing(TP, 3)
+    fence.forget(TP)
+    assert fence.withdrawn(TP, 3)

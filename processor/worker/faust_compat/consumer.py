@@ -81,6 +81,54 @@ class FairConsumer(AIOKafkaConsumer):
 
     _fence: OffsetFence
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deliver = self.callback  # faust's: the conductor puts the record in the queues
+
+        async def callback(message: Any) -> None:
+            if self._fence.withdrawn(message.tp, message.offset):
+                return  # its partition was rewound or seeked meanwhile: it comes again
+            await self._deliver(message)
+
+        self.callback = callback
+        self._watch_clears()
+
+    def _watch_clears(self) -> None:
+        """When flow control clears the stream queues (as it resumes, at the end of a
+        recovery), rewind the fence to the first input record cleared of each partition: those
+        were admitted, never reached a stream, and must be read again (`OffsetFence.rewind`)."""
+        flow: Any = self.app.flow_control
+        queues = private(flow, "_queues")
+        clear = flow.clear
+
+        def clearing() -> None:
+            first = self._queued(queues)
+            clear()
+            for tp, offset in first.items():
+                if self._fence.rewind(tp, offset):
+                    self.log.warning(
+                        "records of %s from %s were cleared before a stream took them: "
+                        "reading them again",
+                        tp,
+                        offset,
+                    )
+
+        flow.clear = clearing
+
+    def _queued(self, queues: Any) -> dict[Any, int]:
+        """The first offset of each input partition among the records the queues hold."""
+        first: dict[Any, int] = {}
+        for queue in list(queues):
+            for item in list(private(queue, "_queue")):  # asyncio.Queue's deque of events
+                message: Any = getattr(item, "message", None)
+                tp = getattr(message, "tp", None)
+                if tp is None or not self._fenced(tp):
+                    continue
+                offset = int(message.offset)
+                if offset < first.get(tp, offset + 1):
+                    first[tp] = offset
+        return first
+
     def _new_consumer_thread(self) -> Any:
         self._fence = OffsetFence()
         return _FairConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -141,6 +189,7 @@ class FairConsumer(AIOKafkaConsumer):
                 reads = private(self, "_read_offset")
                 if (reads.get(tp) or -1) > message.offset:  # stale: faust would drop it
                     reads[tp] = message.offset
+                self._fence.handing(tp, message.offset)
                 yield tp, message
             elif verdict is not False:
                 self.log.warning(

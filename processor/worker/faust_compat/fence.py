@@ -22,13 +22,24 @@ class OffsetFence:
     With the fence, a record after a hole asks for a seek back to the first missing offset
     (`admit`), and a batch fetched before a seek and not starting where it went is dropped
     (`stale`). A hole still there after the seek back is accepted (records gone from the log,
-    transaction markers). Changelog partitions (compacted) are not fenced."""
+    transaction markers). Changelog partitions (compacted) are not fenced.
+
+    A record the fence admitted can still be lost on its way to the streams: flow control
+    clears the stream queues when it resumes (at the end of every recovery), and a batch of
+    records admitted after the recovery's seek and queued before that clear was gone while the
+    fence expected the record after it: the same records fetched again were dropped as already
+    delivered, and a tick behind them raised alerts the lost events would have prevented (CI:
+    kill -9 five times, two alerts replay does not expect). `rewind` moves the position back to
+    the first record cleared; a record whose delivery was running when its partition was rewound
+    or seeked is `withdrawn` (it comes again from the new position)."""
 
     def __init__(self) -> None:
         self.expected: dict[Any, int] = {}
         self.epochs: dict[Any, int] = {}
         self.holes: dict[Any, int] = {}  # first missing offset, a seek back asked for
         self.rewound: dict[Any, int] = {}  # seeked back there: a hole there now is real
+        self.sought: dict[Any, int] = {}  # where the last seek went
+        self._handed: tuple[Any, int, int] | None = None  # the record being delivered, epoch
 
     def seeked(self, tp: Any, offset: int | None) -> None:
         """A seek of `tp` to `offset`; None: no seek was made (nothing committed), so the
@@ -40,12 +51,14 @@ class OffsetFence:
             self.rewound.pop(tp, None)
         if offset is None:
             self.expected.pop(tp, None)
+            self.sought.pop(tp, None)
             return
         self.epochs[tp] = self.epochs.get(tp, 0) + 1
-        self.expected[tp] = offset
+        self.expected[tp] = self.sought[tp] = offset
 
     def forget(self, tp: Any) -> None:
         self.expected.pop(tp, None)
+        self.sought.pop(tp, None)
         self.holes.pop(tp, None)
         self.rewound.pop(tp, None)
         self.epochs[tp] = self.epochs.get(tp, 0) + 1
@@ -73,3 +86,29 @@ class OffsetFence:
             return False
         self.holes[tp] = want
         return want
+
+    def rewind(self, tp: Any, offset: int) -> bool:
+        """Records of `tp` from `offset` on were admitted and then lost before a stream took
+        them: expect `offset` again (a later record is a hole, a seek back fetches them again).
+        Never behind the last seek (the records before it are not wanted). True if it moved."""
+        want = self.expected.get(tp)
+        target = max(offset, self.sought.get(tp, offset))
+        if want is None or target >= want:
+            return False
+        self.expected[tp] = target
+        self.holes.pop(tp, None)
+        self.rewound.pop(tp, None)
+        self.epochs[tp] = self.epochs.get(tp, 0) + 1
+        return True
+
+    def handing(self, tp: Any, offset: int) -> None:
+        """The record just admitted is being handed to faust (one at a time)."""
+        self._handed = (tp, offset, self.epochs.get(tp, 0))
+
+    def withdrawn(self, tp: Any, offset: int) -> bool:
+        """Was the record being handed to faust overtaken by a rewind, seek or revocation of its
+        partition before it reached a stream? Then it must not reach one now: it comes again."""
+        handed = self._handed
+        if handed is None or handed[0] != tp or handed[1] != offset:
+            return False
+        return self.epochs.get(tp, 0) != handed[2]
