@@ -26,6 +26,7 @@ from processor.worker.batches import Batches, BatchScope
 from processor.worker.faust_compat import (
     BoundedRocksDBOptions,
     active_rows,
+    arrived,
     bound_rocksdb,
     check_app,
     fetch_state,
@@ -138,7 +139,8 @@ def create_app(
     )
     service.store.compact_rows = settings.row_format == "compact"
     sla = SlaApp(app, service, settings)
-    _wire(sla, events, table, Batches(service, interop.watch, scope))
+    in_order = lambda message: arrived(app, message)  # noqa: E731
+    _wire(sla, events, table, Batches(service, interop.watch, scope, in_order))
     _watch_stalls(sla)
     register_pages(sla, table, registry, interop.lookup)
     return sla

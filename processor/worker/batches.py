@@ -10,7 +10,7 @@ then the sighting in its own record's context, so each partition keeps its log o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -38,11 +38,23 @@ class BatchScope:
 
 
 class Batches:
-    def __init__(self, service: SlaService, watch: PartitionWatch, scope: BatchScope) -> None:
+    """`in_order(message)`: False for a record that reached the agent out of order (dropped
+    here; its copy comes again in order: `faust_compat.arrived`)."""
+
+    def __init__(
+        self,
+        service: SlaService,
+        watch: PartitionWatch,
+        scope: BatchScope,
+        in_order: Callable[[Any], bool] = lambda message: True,
+    ) -> None:
         self.service, self.watch, self.scope = service, watch, scope
+        self.in_order = in_order
 
     async def on_event(self, event: Any) -> None:
         """One faust event, alone (inside faust's own iteration)."""
+        if not self.in_order(event.message):
+            return
         record = record_of(event.message)
         if is_sighting(record):
             await self.watch.on_sighting(record)
@@ -53,6 +65,8 @@ class Batches:
     async def on_batch(self, events: Sequence[Any]) -> None:
         chunk: list[tuple[Any, Record]] = []
         for event in events:
+            if not self.in_order(event.message):
+                continue
             record = record_of(event.message)
             if not is_sighting(record):
                 chunk.append((event, record))

@@ -7,6 +7,7 @@ got nothing until that one was used up. The fair consumer rotates the head befor
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from aiokafka.client import AIOKafkaClient
 from aiokafka.consumer.fetcher import Fetcher, FetchResult, PartitionRecords
 from aiokafka.consumer.subscription_state import SubscriptionState
@@ -144,3 +146,67 @@ async def test_a_record_withdrawn_on_its_way_does_not_reach_the_streams(tmp_path
                 fence.rewind(tp, 10)  # 10 was cleared while 11 was on its way
             await consumer.callback(SimpleNamespace(tp=tp, offset=offset))
     assert delivered == [10]
+
+
+@pytest.mark.parametrize("woken", [True, False], ids=["put-resumes", "put-cancelled"])
+async def test_a_put_waiting_for_room_when_the_queue_is_cleared_is_kept_in_order(
+    tmp_path: Path, woken: bool
+) -> None:
+    """The stream queue was full (100-102): the delivery of 103 waited for room when flow
+    control cleared the queue. If the stream had just taken 100, the put was woken and lands
+    after the clear, ahead of 101-102 (which come again): it is dropped at the agent. If not,
+    the clear cancelled it and 103 comes again. Either way the agent gets 100-104 in order."""
+    with _worker_consumer(tmp_path) as (app, consumer):
+        queue = app.FlowControlQueue(maxsize=3, clear_on_resume=True)
+        fence, tp = consumer._fence, TP("sla-events", 1)
+
+        async def deliver(message: Any) -> None:
+            await queue.put(_queued(message.tp, message.offset))
+
+        consumer._deliver = deliver
+        app.flow_control.resume()  # as when the worker runs (puts wait while it is suspended)
+        fence.seeked(tp, 100)
+        for offset in (100, 101, 102, 103):
+            assert fence.admit(tp, offset) is True
+            fence.handing(tp, offset)
+            if offset < 103:
+                await consumer.callback(SimpleNamespace(tp=tp, offset=offset))
+        waiting = asyncio.ensure_future(consumer.callback(SimpleNamespace(tp=tp, offset=103)))
+        await asyncio.sleep(0)  # its put waits: the queue is full
+        taken = [queue.get_nowait().message.offset] if woken else []
+        app.flow_control.resume()
+        await asyncio.gather(waiting, return_exceptions=True)
+        landed = [item.message.offset for item in list(queue._queue)]
+        assert landed == ([103] if woken else [])
+        assert fence.admit(tp, 104) == (101 if woken else 100)  # the fetch goes on: seek back
+        fence.seeked(tp, 101 if woken else 100)
+        again = [o for o in range(100, 105) if fence.admit(tp, o) is True]
+        agent = [o for o in taken + landed + again if fence.arrived(tp, o)]
+    assert agent == [100, 101, 102, 103, 104]
+
+
+async def test_a_put_the_clear_cancelled_is_read_again_when_nothing_else_of_it_was_queued(
+    tmp_path: Path,
+) -> None:
+    """The full queue held another partition's record only: the cancelled delivery of 50 is
+    the one record of its partition to read again."""
+    with _worker_consumer(tmp_path) as (app, consumer):
+        queue = app.FlowControlQueue(maxsize=1, clear_on_resume=True)
+        fence, tp, other = consumer._fence, TP("sla-events", 1), TP("sla-events", 2)
+
+        async def deliver(message: Any) -> None:
+            await queue.put(_queued(message.tp, message.offset))
+
+        consumer._deliver = deliver
+        app.flow_control.resume()
+        queue.put_nowait(_queued(other, 7))
+        fence.seeked(tp, 50)
+        assert fence.admit(tp, 50) is True
+        fence.handing(tp, 50)
+        waiting = asyncio.ensure_future(consumer.callback(SimpleNamespace(tp=tp, offset=50)))
+        await asyncio.sleep(0)
+        app.flow_control.resume()
+        await asyncio.gather(waiting, return_exceptions=True)
+        assert queue.qsize() == 0
+        assert fence.expected[tp] == 50
+        assert fence.admit(tp, 51) == 50

@@ -166,3 +166,23 @@ def test_a_record_being_handed_over_is_withdrawn_by_a_seek_or_a_revocation() -> 
     fence.handing(TP, 3)
     fence.forget(TP)
     assert fence.withdrawn(TP, 3)
+
+
+def test_a_doomed_record_arriving_ahead_of_the_ones_it_follows_is_dropped_once() -> None:
+    """A put into a full queue was waiting when flow control cleared it, then resumed: record
+    105 lands ahead of 100-104, which come again; the copy of 105 fetched after them is kept."""
+    fence = OffsetFence()
+    fence.doom(TP, 105, 100)
+    assert fence.arrived(TP, 98)  # taken before the clear: in order
+    assert fence.arrived(("in", 2), 105)
+    assert not fence.arrived(TP, 105)  # ahead of 100-104
+    assert [fence.arrived(TP, o) for o in (100, 104, 105)] == [True, True, True]
+
+
+def test_a_doom_ends_when_the_records_it_follows_come_first() -> None:
+    """The clear cancelled the waiting put: 105 never landed, and 100 comes first."""
+    fence = OffsetFence()
+    fence.doom(TP, 105, 100)
+    assert fence.arrived(TP, 100)
+    assert fence.arrived(TP, 105)
+    assert fence.doomed == {}

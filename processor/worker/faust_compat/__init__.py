@@ -14,6 +14,7 @@ and fixes to faust; every other module imports what it needs from here.
 
 from processor.worker.faust_compat.consumer import (
     FairConsumer,
+    arrived,
     fetch_state,
     install_fair_consumer,
     rotate_held,
@@ -51,6 +52,7 @@ __all__ = [
     "OffsetFence",
     "Position",
     "active_rows",
+    "arrived",
     "bound_rocksdb",
     "check_app",
     "check_consumer_class",

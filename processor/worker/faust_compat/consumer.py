@@ -21,7 +21,7 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from processor.worker.faust_compat.fence import OffsetFence
 from processor.worker.faust_compat.private import missing, private
 
-__all__ = ["FairConsumer", "fetch_state", "install_fair_consumer", "rotate_held"]
+__all__ = ["FairConsumer", "arrived", "fetch_state", "install_fair_consumer", "rotate_held"]
 
 
 def fetch_state(consumer: Any, tp: Any) -> str:
@@ -83,12 +83,17 @@ class FairConsumer(AIOKafkaConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._delivering: Any = None  # the message whose delivery runs
         self._deliver = self.callback  # faust's: the conductor puts the record in the queues
 
         async def callback(message: Any) -> None:
             if self._fence.withdrawn(message.tp, message.offset):
                 return  # its partition was rewound or seeked meanwhile: it comes again
-            await self._deliver(message)
+            self._delivering = message
+            try:
+                await self._deliver(message)  # waits while the stream's queue is full
+            finally:
+                self._delivering = None
 
         self.callback = callback
         self._watch_clears()
@@ -104,14 +109,22 @@ class FairConsumer(AIOKafkaConsumer):
         def clearing() -> None:
             first = self._queued(queues)
             clear()
+            fence = self._fence
             for tp, offset in first.items():
-                if self._fence.rewind(tp, offset):
+                if fence.rewind(tp, offset):
                     self.log.warning(
                         "records of %s from %s were cleared before a stream took them: "
                         "reading them again",
                         tp,
                         offset,
                     )
+            waiting = self._delivering  # its put into a full queue was waiting
+            if waiting is not None and self._fenced(waiting.tp):
+                tp, offset = waiting.tp, int(waiting.offset)
+                fence.rewind(tp, offset)  # a put the clear cancelled: it must come again
+                again = fence.expected.get(tp)
+                if again is not None and again < offset:  # a put that resumes lands ahead
+                    fence.doom(tp, offset, again)
 
         flow.clear = clearing
 
@@ -200,6 +213,13 @@ class FairConsumer(AIOKafkaConsumer):
                 )
                 rewound.add(tp)
                 await self.seek_wait({tp: int(verdict)})  # in the consumer's thread
+
+
+def arrived(app: faust.App, message: Any) -> bool:
+    """Is `message`, just taken by the agent, in order? False for a record the fence doomed
+    (it came out of order after flow control cleared the queues; its copy comes again)."""
+    fence = getattr(app.consumer, "_fence", None)
+    return fence is None or fence.arrived(message.tp, message.offset)
 
 
 def install_fair_consumer(app: faust.App) -> None:

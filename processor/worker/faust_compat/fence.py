@@ -31,7 +31,10 @@ class OffsetFence:
     delivered, and a tick behind them raised alerts the lost events would have prevented (CI:
     kill -9 five times, two alerts replay does not expect). `rewind` moves the position back to
     the first record cleared; a record whose delivery was running when its partition was rewound
-    or seeked is `withdrawn` (it comes again from the new position)."""
+    or seeked is `withdrawn` (it comes again from the new position). One whose delivery was
+    already waiting for room in a full queue lands in it right after the clear, ahead of the
+    records it follows in the log: it is `doomed`, and dropped when it reaches the agent
+    (`arrived`); its copy fetched again comes in order."""
 
     def __init__(self) -> None:
         self.expected: dict[Any, int] = {}
@@ -40,6 +43,7 @@ class OffsetFence:
         self.rewound: dict[Any, int] = {}  # seeked back there: a hole there now is real
         self.sought: dict[Any, int] = {}  # where the last seek went
         self._handed: tuple[Any, int, int] | None = None  # the record being delivered, epoch
+        self.doomed: dict[Any, tuple[int, int]] = {}  # tp -> (late record, must come first)
 
     def seeked(self, tp: Any, offset: int | None) -> None:
         """A seek of `tp` to `offset`; None: no seek was made (nothing committed), so the
@@ -112,3 +116,22 @@ class OffsetFence:
         if handed is None or handed[0] != tp or handed[1] != offset:
             return False
         return self.epochs.get(tp, 0) != handed[2]
+
+    def doom(self, tp: Any, offset: int, before: int) -> None:
+        """The record (`tp`, `offset`) may reach a stream ahead of `before`..`offset - 1`, which
+        come again: drop it if it arrives before them (`arrived`)."""
+        self.doomed[tp] = (offset, before)
+
+    def arrived(self, tp: Any, offset: int) -> bool:
+        """A record reached the agent: False for a doomed one arriving ahead of the records it
+        follows (dropped: its copy comes again after them). The doom ends when those start."""
+        doomed = self.doomed.get(tp) if self.doomed else None
+        if doomed is None:
+            return True
+        late, before = doomed
+        if offset == late:
+            del self.doomed[tp]
+            return False
+        if offset >= before:  # the records it follows come: it was never queued
+            del self.doomed[tp]
+        return True
