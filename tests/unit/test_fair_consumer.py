@@ -26,7 +26,7 @@ from faust.types import TP
 
 from processor.settings import Settings
 from processor.worker.app import POLL_RECORDS, create_app
-from processor.worker.faust_compat import FairConsumer, rotate_held
+from processor.worker.faust_compat import FairConsumer, arrived, rotate_held
 
 
 @asynccontextmanager
@@ -210,3 +210,16 @@ async def test_a_put_the_clear_cancelled_is_read_again_when_nothing_else_of_it_w
         assert queue.qsize() == 0
         assert fence.expected[tp] == 50
         assert fence.admit(tp, 51) == 50
+
+
+def test_a_doomed_record_is_dropped_at_the_agent_and_left_out_of_faust_acks(
+    tmp_path: Path,
+) -> None:
+    with _worker_consumer(tmp_path) as (app, consumer):
+        tp = TP("sla-events", 3)
+        consumer._fence.doom(tp, 5, 3)
+        ahead = SimpleNamespace(tp=tp, offset=5, acked=False)
+        assert not arrived(app, ahead)
+        assert ahead.acked  # faust's ack of the batch skips it: its copy in order acks it
+        first = SimpleNamespace(tp=tp, offset=3, acked=False)
+        assert arrived(app, first) and not first.acked

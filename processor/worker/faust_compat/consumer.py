@@ -219,7 +219,13 @@ def arrived(app: faust.App, message: Any) -> bool:
     """Is `message`, just taken by the agent, in order? False for a record the fence doomed
     (it came out of order after flow control cleared the queues; its copy comes again)."""
     fence = getattr(app.consumer, "_fence", None)
-    return fence is None or fence.arrived(message.tp, message.offset)
+    if fence is None or fence.arrived(message.tp, message.offset):
+        return True
+    # Marked acked so that faust's ack of the batch leaves its offset out: the copy that comes
+    # again in order is what acks it (faust commits an offset only once it and all before it
+    # are acked).
+    message.acked = True
+    return False
 
 
 def install_fair_consumer(app: faust.App) -> None:
