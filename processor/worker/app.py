@@ -33,6 +33,7 @@ from processor.worker.faust_compat import (
     guard_standby_recovery,
     install_fair_consumer,
     is_paused,
+    next_offset,
     positions,
 )
 from processor.worker.faust_sensors import lean_monitor
@@ -216,6 +217,7 @@ def _watch_stalls(sla: SlaApp) -> None:
             )
             consumer.resume_partitions({tp})
             await consumer.seek(tp, position)
+            watch.rebase(tp.partition, next_offset(consumer, tp))
 
 
 def _active_partitions(app: faust.App, topic: str) -> set[int]:

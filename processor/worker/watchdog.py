@@ -30,6 +30,14 @@ class StallWatch:
         """Forget everything (call after a rebalance: positions start over)."""
         self._seen.clear()
 
+    def rebase(self, partition: int, position: int) -> None:
+        """The position a nudge itself moved the partition to (faust's seek counts the record
+        it seeks to as read, so the next offset to read goes up by one): not progress, the
+        nudges so far stand."""
+        seen = self._seen.get(partition)
+        if seen is not None:
+            seen.position = position
+
     def observe(self, partition: int, position: int, highwater: int, now: float) -> int | None:
         """Record a partition's read position; returns how many times it was already nudged
         when it is stalled (records waiting, position unchanged for `after` s), else None."""

@@ -20,3 +20,17 @@ def test_a_stuck_partition_is_reported_with_the_number_of_earlier_nudges() -> No
     assert watch.observe(3, 611, 4400, now=40) == 1
     watch.reset()
     assert watch.observe(3, 611, 4400, now=41) is None
+
+
+def test_the_move_a_nudge_itself_makes_is_not_progress() -> None:
+    """CI (kill -9 of a broker leader): the worker stopped processing; each re-seek moved the
+    next offset to read up by one (faust's seek counts the record sought to as read), so the
+    partition looked unstuck and the worker never exited for its supervisor to restart it."""
+    watch = StallWatch(after=20)
+    assert watch.observe(0, 235, 400, now=0) is None
+    assert watch.observe(0, 235, 400, now=20) == 0
+    watch.rebase(0, 236)  # after the re-seek
+    assert watch.observe(0, 236, 400, now=40) == 1
+    watch.rebase(0, 237)
+    assert watch.observe(0, 237, 400, now=60) == 2
+    assert watch.observe(0, 300, 400, now=61) is None  # real progress starts over
