@@ -10,11 +10,14 @@ the end may not have. So with `required = replay(until=end - margin)` and
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from devtools import WorkerProcess, wait_caught_up
 from processor.domain.events import InvalidEvent, parse_event
 from processor.domain.policy import default_policy
 from processor.replay import Replayer
@@ -93,6 +96,20 @@ def judge(
         missing=set(required) - set(counts),
         unexpected=set(counts) - set(allowed),
     )
+
+
+def kill_repeatedly(
+    worker: WorkerProcess, times: int, rng: random.Random, within: tuple[float, float]
+) -> None:
+    """kill -9 `worker` `times` times, each a random `within` seconds after it reported ready,
+    restarting it each time; returns once it is ready and has caught up."""
+    for _ in range(times):
+        worker.wait_ready()
+        time.sleep(rng.uniform(*within))
+        worker.kill()
+        worker.start()
+    worker.wait_ready()
+    wait_caught_up(worker, worker.topics.partitions)
 
 
 def utcnow() -> datetime:

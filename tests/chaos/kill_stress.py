@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[2])]
 
-from chaos_helpers import judge, scenario, utcnow  # noqa: E402
+from chaos_helpers import judge, kill_repeatedly, scenario, utcnow  # noqa: E402
 
 from devtools import (  # noqa: E402
     Topics,
@@ -28,7 +28,6 @@ from devtools import (  # noqa: E402
     free_port,
     produce,
     read_all,
-    wait_caught_up,
 )
 from processor.localkafka import LocalKafka  # noqa: E402
 
@@ -50,13 +49,7 @@ def main() -> int:
         asyncio.run(produce(kafka.bootstrap, topics.events, values, keys))
         rng = random.Random(args.seed)
         worker = WorkerProcess(kafka.bootstrap, topics, out / "worker").start()
-        for _ in range(args.kills):
-            worker.wait_ready()
-            time.sleep(rng.uniform(0.2, 4.0))
-            worker.kill()
-            worker.start()
-        worker.wait_ready()
-        wait_caught_up(worker, topics.partitions)
+        kill_repeatedly(worker, args.kills, rng, within=(0.2, 4.0))
         time.sleep(3)
         end = utcnow()
         got = alerts_of(asyncio.run(read_all(kafka.bootstrap, topics.alerts, idle=3, timeout=120)))

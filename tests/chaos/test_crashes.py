@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaos_helpers import judge, scenario, utcnow
+from chaos_helpers import judge, kill_repeatedly, scenario, utcnow
 from cluster_helpers import wait_group_caught_up
 
 from devtools import (
@@ -59,13 +59,7 @@ def test_kill_9_five_times_during_50k_events(
     rng = random.Random(5)
     worker = WorkerProcess(kafka_bootstrap, topics, tmp_path / "w").start()
     try:
-        for _ in range(5):
-            worker.wait_ready()
-            time.sleep(rng.uniform(0.5, 6.0))
-            worker.kill()
-            worker.start()
-        worker.wait_ready()
-        wait_caught_up(worker, topics.partitions)
+        kill_repeatedly(worker, 5, rng, within=(0.5, 6.0))
         _finish(kafka_bootstrap, topics, values, "kill -9 x5")
     finally:
         worker.stop()
