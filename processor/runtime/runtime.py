@@ -120,11 +120,12 @@ class TicketRuntime:
                 store.save(change.partition, change.state, change.next_due)
         changes.clear()
 
-    def discard(self) -> None:
-        """Forget uncommitted changes (their alerts were not published); the stored states
-        stand and the index follows them again."""
+    def discard(self, partition: int | None = None) -> None:
+        """Forget uncommitted changes (their alerts were not published), of one partition or
+        of all; the stored states stand and the index follows them again."""
         for ticket_id, change in list(self._changes.items()):
-            self._drop(change.partition, ticket_id)
+            if partition is None or change.partition == partition:
+                self._drop(change.partition, ticket_id)
 
     def rebuild(self, entries: Iterable[tuple[int, str, datetime | None]]) -> int:
         """Re-derive the index from stored (partition, ticket, next due); returns the count."""

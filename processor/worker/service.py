@@ -25,17 +25,17 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from processor.domain.alerts import Alert
 from processor.domain.events import Event, InvalidEvent, parse_event
-from processor.domain.instants import parse_instant
 from processor.domain.machine import Outcome, SlaMachine
 from processor.domain.policy import Policy
 from processor.runtime import Step, TicketRuntime, TickWatermarks
 from processor.worker.metrics import Metrics, TicketCensus
+from processor.worker.records import TICK_HEADER, InvalidTick, Record, tick_time
 from processor.worker.table_store import Scope, TableStore, TicketTable, klass_of
 
 __all__ = [
@@ -50,23 +50,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TICK_HEADER = "sla-tick"
 TICK_BATCH = 1000
 """Tickets whose alerts one tick publishes together (one wait for the broker's acks)."""
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 """Seconds between attempts to publish while the broker refuses (then 5 s each)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """The parts of a consumed Kafka record the service needs."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
 
 
 class Publisher(Protocol):
@@ -83,19 +70,22 @@ class _Replay(Exception):
     """A record of a batch failed in the core: the batch is handled again record by record."""
 
 
-class InvalidTick(ValueError):
-    """A tick record whose header is not an RFC 3339 instant."""
+@dataclass(slots=True)
+class _Batch:
+    """What a batch applied and has not settled yet (`SlaService.on_batch`)."""
 
+    now: datetime
+    step: Step = field(default_factory=Step)
+    events: list[Event] = field(default_factory=list)
+    unsettled: list[Record] = field(default_factory=list)
+    done: set[int] = field(default_factory=set)
+    """`id` of each record settled or dead-lettered: not handled again after a failure."""
+    failed: list[tuple[Record, str, Exception]] = field(default_factory=list)
+    """Tickets a tick could not judge: dead-lettered with the tick once the batch settled."""
 
-def tick_time(record: Record) -> datetime | None:
-    """The instant a tick record carries, None for an event; `InvalidTick` if malformed."""
-    for name, value in record.headers:
-        if name == TICK_HEADER:
-            try:
-                return parse_instant(value.decode())
-            except (UnicodeDecodeError, ValueError):
-                raise InvalidTick(f"{TICK_HEADER} header is not an RFC 3339 instant") from None
-    return None
+    def add(self, step: Step) -> None:
+        self.step.alerts.extend(step.alerts)
+        self.step.outcomes.extend(step.outcomes)
 
 
 class SlaService:
@@ -137,50 +127,71 @@ class SlaService:
             await self._reject(record, "internal_error", _describe(exc), exc)
 
     async def on_batch(self, records: Sequence[Record]) -> None:
-        """Handle a batch of records (any partitions), each partition's in log order: each run
-        of events between two ticks is applied together, its alerts published with one wait
-        for the acks, then its states stored once per ticket. A record that fails is replayed
-        alone (`on_record`: to the DLQ) and the rest of its run with it, one at a time."""
+        """Handle a batch of records (any partitions), each partition's in log order (its
+        events and ticks applied in turn), then settle the whole batch once: its alerts
+        published with one wait for the acks, then its states stored once per ticket and
+        flushed once. A record that fails in the core: the batch's records not yet settled are
+        handled again one at a time (`on_record`: the failing one to the DLQ)."""
         runs: dict[int, list[Record]] = {}
         for record in records:
             runs.setdefault(record.partition, []).append(record)
-        for partition, run in runs.items():
-            with self.store.scope(partition):  # table reads, too, look on that partition
-                await self._on_run(run)
-
-    async def _on_run(self, run: list[Record]) -> None:
-        pending: list[Record] = []
-        for record in run:
-            if record.headers and any(name == TICK_HEADER for name, _ in record.headers):
-                await self._on_events(pending)
-                pending = []
-                await self.on_record(record)
-            else:
-                pending.append(record)
-        await self._on_events(pending)
-
-    async def _on_events(self, records: list[Record]) -> None:
-        if len(records) <= 1:
-            for record in records:
-                await self.on_record(record)
-            return
-        decoded = [(r, e) for r in records if (e := await self._decode(r)) is not None]
-        now = self.clock()
-        total = Step()
+        batch = _Batch(self.clock())
         try:
-            for record, event in decoded:
-                step = self.runtime.on_event(record.partition, event, now, horizon=now)
-                if step.failures:
-                    raise _Replay
-                total.alerts.extend(step.alerts)
-                total.outcomes.extend(step.outcomes)
-            await self._settle(total)
-        except Exception:  # _Replay or a failed commit: each record again, alone
-            self.runtime.discard()
-            for record, _ in decoded:
-                await self.on_record(record)
+            for partition, run in runs.items():
+                with self.store.scope(partition):  # table reads, too, look on that partition
+                    for record in run:
+                        await self._apply(record, batch)
+            await self._settle_batch(batch)
+        except Exception:  # _Replay or a failed commit: each record not done again, alone
+            for partition, run in runs.items():
+                with self.store.scope(partition):
+                    self.runtime.discard(partition)
+                    for record in run:
+                        if id(record) not in batch.done:
+                            await self.on_record(record)
+
+    async def _apply(self, record: Record, batch: _Batch) -> None:
+        """Apply one record of a batch to the runtime, its alerts and states kept in `batch`
+        until the batch settles (a tick that reaches `TICK_BATCH` tickets settles at once)."""
+        try:
+            tick = tick_time(record)
+        except InvalidTick as exc:
+            batch.done.add(id(record))
+            await self._reject(record, "bad_tick", str(exc))
             return
-        self._count_events([event for _, event in decoded], now)
+        if tick is None:
+            event = await self._decode(record)
+            if event is None:
+                batch.done.add(id(record))  # dead-lettered
+                return
+            batch.unsettled.append(record)
+            step = self.runtime.on_event(record.partition, event, batch.now, horizon=batch.now)
+            if step.failures:
+                raise _Replay
+            batch.add(step)
+            batch.events.append(event)
+            return
+        batch.unsettled.append(record)
+        watermark = self.watermarks.on_tick(record.partition, tick, batch.now)
+        while True:
+            step = self.runtime.advance([record.partition], watermark, batch.now, limit=TICK_BATCH)
+            batch.add(step)
+            batch.failed.extend((record, ticket_id, exc) for ticket_id, exc in step.failures)
+            if not step.more:
+                return
+            await self._settle_batch(batch)  # a mass tick: TICK_BATCH tickets per publish
+
+    async def _settle_batch(self, batch: _Batch) -> None:
+        await self._settle(batch.step)
+        events, failed = batch.events, batch.failed
+        batch.done.update(id(record) for record in batch.unsettled)
+        batch.step, batch.events, batch.unsettled, batch.failed = Step(), [], [], []
+        self._count_events(events, batch.now)
+        for record, ticket_id, exc in failed:
+            log.error("ticket %r failed at a tick: %s", ticket_id, _describe(exc))
+            await self._reject(
+                record, "internal_error", f"ticket {ticket_id!r}: {_describe(exc)}", exc
+            )
 
     async def _decode(self, record: Record) -> Event | None:
         """The record's event; None when it went to the DLQ as invalid input."""

@@ -1,8 +1,9 @@
 """`SlaService.on_batch`: a batch of records handled together, with the per-record guarantees.
 
-One publish (one wait for the acks) per run of events, states stored after the acks; each
-partition's records in log order, ticks included; a record that fails goes to the DLQ alone
-and the rest of its batch is stored; every table write made in the scope of its partition.
+One publish (one wait for the acks) and one flush per batch, events and ticks of every
+partition together, states stored after the acks; each partition's records in log order, ticks
+included; a record that fails goes to the DLQ alone and the rest of its batch is stored; every
+table read and write made in the scope of its partition.
 """
 
 from __future__ import annotations
@@ -219,3 +220,57 @@ async def test_states_are_flushed_once_per_run_after_the_acks_and_a_failed_flush
     assert len(recorder.calls) == 1 and recorder.sent_stored_at_call == [0]
     assert table.flushed == [4, 4]  # the states that record the alerts: after the acks
     assert table.unsent == 0  # nothing left unflushed when on_batch returns (offsets acked)
+
+
+async def test_events_and_ticks_of_several_partitions_settle_once_per_batch() -> None:
+    service, recorder, clock, _ = build()
+    table = FlushingTable()
+    service.table = service.store.table = table
+    recorder.table = table
+    await service.on_batch([event(f"T{p}", "ticket.created", T0, partition=p) for p in range(3)])
+    assert table.flushed == [3] and recorder.calls == []
+    clock.now = T0 + timedelta(minutes=23)  # 75% of each (09:22:30) is due at a tick of 09:23
+    batch = []
+    for p in range(3):  # per partition: a new ticket, then a tick that raises the old one's 75%
+        batch += [event(f"N{p}", "ticket.created", clock.now, partition=p), tick(clock.now, p)]
+    await service.on_batch(batch)
+    # One wait for the acks of the three partitions' alerts, then one flush of the six states
+    # (three creations, three tickets whose 75% is now recorded as sent): not one per tick.
+    assert [sorted(a.ticket_id for a in call) for call in recorder.calls] == [["T0", "T1", "T2"]]
+    assert recorder.sent_stored_at_call == [0]
+    assert table.flushed == [3, 6]
+    assert all(len(decode_state(table[f"T{p}"]).sent) == 1 for p in range(3))
+
+
+async def test_a_failure_after_a_tick_hands_the_batch_again_record_by_record() -> None:
+    service, recorder, clock, table = build(machine=True)
+    await service.on_batch([event("T1", "ticket.created", T0, offset=1)])
+    clock.now = T0 + timedelta(minutes=23)
+    batch = [
+        Record("events", 0, 2, b"k", b"not json", []),
+        tick(clock.now),  # raises T1's 75%; applied, not yet published, when boom-1 fails
+        event("boom-1", "ticket.created", clock.now, offset=3),
+        event("T2", "ticket.created", clock.now, partition=1, offset=4),
+    ]
+    await service.on_batch(batch)
+    # Each record once: the bad one dead-lettered before the failure is not sent twice, the
+    # tick's alert published once (by the record-by-record pass), the other partition stored.
+    assert sorted((r.offset, reason) for r, reason in recorder.dead) == [
+        (2, "not_json"),
+        (3, "internal_error"),
+    ]
+    assert [(a.ticket_id, a.threshold) for call in recorder.calls for a in call] == [("T1", 0.75)]
+    assert sorted(table) == ["T1", "T2"]
+    assert len(decode_state(table["T1"]).sent) == 1
+
+
+async def test_a_ticket_a_tick_cannot_judge_is_dead_lettered_after_the_batch_settles() -> None:
+    service, recorder, clock, table = build(machine=True)
+    await service.on_batch(
+        [event("tickboom-1", "ticket.created", T0), event("T1", "ticket.created", T0)]
+    )
+    clock.now = T0 + timedelta(minutes=23)
+    await service.on_batch([tick(clock.now)])
+    assert [(r.offset, reason) for r, reason in recorder.dead] == [(0, "internal_error")]
+    assert [(a.ticket_id, a.threshold) for call in recorder.calls for a in call] == [("T1", 0.75)]
+    assert decode_state(table["tickboom-1"]).sent == []  # its stored state stands
