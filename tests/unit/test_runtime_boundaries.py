@@ -437,3 +437,17 @@ def test_the_index_looks_past_an_empty_partition_and_keeps_the_first_of_equal_he
     index.schedule(1, "t", T0)
     assert index.pop_next([0, 1], T0 + US) == (0, "t")
     assert index.pop_next([0, 1], T0 + 2 * DAY) is None
+
+
+def test_discard_of_one_partition_keeps_the_other_partitions_changes() -> None:
+    rt = TicketRuntime(SlaMachine(default_policy()), CopyStore(), EventTimeWatermarks())
+    rt.on_event(1, gold("A"))
+    rt.on_event(2, gold("B"))
+    rt.discard(1)  # only partition 1's change is forgotten
+    assert rt.index.scheduled("A") is None and rt.index.scheduled("B") == AT_75
+    rt.commit()
+    assert rt.store.load("A") is None and rt.store.load("B") is not None
+    rt.on_event(1, gold("C"))
+    rt.discard()  # no partition: every change
+    rt.commit()
+    assert rt.store.load("C") is None
