@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,17 @@ def _oracle(key: bytes, value: bytes) -> str | None:
     return None if event.ticket_id.encode() == key else "bad_key"
 
 
+def _processed(worker: WorkerProcess) -> float:
+    """The worker's `sla_events_total`, summed over the event types."""
+    status, body = worker.get("/metrics")
+    assert status == 200
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in body.decode().splitlines()
+        if line.startswith("sla_events_total{")
+    )
+
+
 @settings(max_examples=1, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_10k_hostile_records(
@@ -124,13 +136,13 @@ def test_10k_hostile_records(
         assert got == want
         by_key = {r.key: r.value for r in dlq}
         assert all(by_key[k] == v for k, v in messages if k in by_key)  # original bytes
-        status, body = worker.get("/metrics")
-        assert status == 200
-        processed = sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in body.decode().splitlines()
-            if line.startswith("sla_events_total{")
-        )
+        # A batch's good events are counted once the batch settled (its states flushed), which
+        # can be just after its last dead letter was acked: wait for the count, then no more.
+        processed = _processed(worker)
+        deadline = time.monotonic() + 30
+        while processed < good and time.monotonic() < deadline:
+            time.sleep(0.5)
+            processed = _processed(worker)
         assert processed == good
         assert worker.proc is not None and worker.proc.poll() is None
     finally:
