@@ -70,6 +70,10 @@ class _Replay(Exception):
     """A record of a batch failed in the core: the batch is handled again record by record."""
 
 
+_Reject = tuple[Record, str, str, Exception | None]
+"""A dead letter to send: the record, the reason, the message, the exception (if any)."""
+
+
 @dataclass(slots=True)
 class _Batch:
     """What a batch applied and has not settled yet (`SlaService.on_batch`)."""
@@ -80,7 +84,9 @@ class _Batch:
     unsettled: list[Record] = field(default_factory=list)
     done: set[int] = field(default_factory=set)
     """`id` of each record settled or dead-lettered: not handled again after a failure."""
-    failed: list[tuple[Record, str, Exception]] = field(default_factory=list)
+    rejects: list[_Reject] = field(default_factory=list)
+    """Invalid records of the batch, dead-lettered together when it settles."""
+    failed: list[_Reject] = field(default_factory=list)
     """Tickets a tick could not judge: dead-lettered with the tick once the batch settled."""
 
     def add(self, step: Step) -> None:
@@ -143,6 +149,8 @@ class SlaService:
                         await self._apply(record, batch)
             await self._settle_batch(batch)
         except Exception:  # _Replay or a failed commit: each record not done again, alone
+            rejects, batch.rejects = batch.rejects, []
+            await self._reject_all(rejects)
             for partition, run in runs.items():
                 with self.store.scope(partition):
                     self.runtime.discard(partition)
@@ -157,10 +165,10 @@ class SlaService:
             tick = tick_time(record)
         except InvalidTick as exc:
             batch.done.add(id(record))
-            await self._reject(record, "bad_tick", str(exc))
+            batch.rejects.append((record, "bad_tick", str(exc), None))
             return
         if tick is None:
-            event = await self._decode(record)
+            event = await self._decode(record, batch.rejects)
             if event is None:
                 batch.done.add(id(record))  # dead-lettered
                 return
@@ -176,7 +184,10 @@ class SlaService:
         while True:
             step = self.runtime.advance([record.partition], watermark, batch.now, limit=TICK_BATCH)
             batch.add(step)
-            batch.failed.extend((record, ticket_id, exc) for ticket_id, exc in step.failures)
+            for ticket_id, failure in step.failures:
+                log.error("ticket %r failed at a tick: %s", ticket_id, _describe(failure))
+                message = f"ticket {ticket_id!r}: {_describe(failure)}"
+                batch.failed.append((record, "internal_error", message, failure))
             if not step.more:
                 return
             await self._settle_batch(batch)  # a mass tick: TICK_BATCH tickets per publish
@@ -187,22 +198,28 @@ class SlaService:
         batch.done.update(id(record) for record in batch.unsettled)
         batch.step, batch.events, batch.unsettled, batch.failed = Step(), [], [], []
         self._count_events(events, batch.now)
-        for record, ticket_id, exc in failed:
-            log.error("ticket %r failed at a tick: %s", ticket_id, _describe(exc))
-            await self._reject(
-                record, "internal_error", f"ticket {ticket_id!r}: {_describe(exc)}", exc
-            )
+        rejects, batch.rejects = batch.rejects, []
+        await self._reject_all(rejects + failed)
 
-    async def _decode(self, record: Record) -> Event | None:
-        """The record's event; None when it went to the DLQ as invalid input."""
+    async def _decode(self, record: Record, later: list[_Reject] | None = None) -> Event | None:
+        """The record's event; None when it is invalid input: dead-lettered now, or added to
+        `later` (a batch sends its dead letters together)."""
         try:
             event = parse_event(record.value or b"", self.max_event_bytes)
             if record.key is not None and record.key != event.ticket_id.encode():
                 raise InvalidEvent("bad_key", "record key must be the event's ticket_id")
         except InvalidEvent as exc:
-            await self._reject(record, exc.reason, exc.message)
+            if later is None:
+                await self._reject(record, exc.reason, exc.message)
+            else:
+                later.append((record, exc.reason, exc.message, None))
             return None
         return event
+
+    async def _reject_all(self, rejects: list[_Reject]) -> None:
+        """Dead-letter these records together: one wait for all the acks."""
+        if rejects:
+            await asyncio.gather(*(self._reject(*reject) for reject in rejects))
 
     def _count_events(self, events: list[Event], now: datetime) -> None:
         """`sla_events_total` by type (one label lookup per type, not per event) and the lag

@@ -8,6 +8,7 @@ table read and write made in the scope of its partition.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -274,3 +275,24 @@ async def test_a_ticket_a_tick_cannot_judge_is_dead_lettered_after_the_batch_set
     assert [(r.offset, reason) for r, reason in recorder.dead] == [(0, "internal_error")]
     assert [(a.ticket_id, a.threshold) for call in recorder.calls for a in call] == [("T1", 0.75)]
     assert decode_state(table["tickboom-1"]).sent == []  # its stored state stands
+
+
+async def test_the_dead_letters_of_a_batch_are_sent_together_with_one_wait() -> None:
+    service, recorder, _, table = build()
+    waiting: list[Record] = []
+    most = 0
+
+    async def dead_letter(record: Record, reason: str, message: str, extra: object = ()) -> None:
+        nonlocal most
+        waiting.append(record)
+        most = max(most, len(waiting))
+        await asyncio.sleep(0.01)  # the broker's ack
+        waiting.remove(record)
+        recorder.dead.append((record, reason))
+
+    recorder.dead_letter = dead_letter  # type: ignore[method-assign]
+    bad = [Record("events", p, p, b"k", b"not json", []) for p in range(3)]
+    await service.on_batch([bad[0], event("T1", "ticket.created", T0), bad[1], bad[2]])
+    assert sorted(r.offset for r, _ in recorder.dead) == [0, 1, 2]
+    assert most == 3  # all three waited for their acks at once, not one after the other
+    assert sorted(table) == ["T1"]
