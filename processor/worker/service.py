@@ -122,7 +122,7 @@ class SlaService:
         try:
             tick = tick_time(record)
             if tick is not None:
-                await self.on_tick(record.partition, tick, record)
+                await self.on_tick(record, tick)
             else:
                 await self.on_event(record)
         except InvalidTick as exc:
@@ -180,6 +180,11 @@ class SlaService:
             batch.events.append(event)
             return
         batch.unsettled.append(record)
+        await self._apply_tick(record, tick, batch)
+
+    async def _apply_tick(self, record: Record, tick: datetime, batch: _Batch) -> None:
+        """Raise what the tick record makes due on its partition, `TICK_BATCH` tickets per
+        settle; the tickets the core cannot judge are dead-lettered with the tick."""
         watermark = self.watermarks.on_tick(record.partition, tick, batch.now)
         while True:
             step = self.runtime.advance([record.partition], watermark, batch.now, limit=TICK_BATCH)
@@ -242,20 +247,11 @@ class SlaService:
             message = f"ticket {ticket_id!r}: {_describe(failure)}"
             await self._reject(record, "internal_error", message, failure)
 
-    async def on_tick(self, partition: int, at: datetime, record: Record | None = None) -> None:
-        now = self.clock()
-        watermark = self.watermarks.on_tick(partition, at, now)
-        while True:
-            step = self.runtime.advance([partition], watermark, now, limit=TICK_BATCH)
-            await self._settle(step)
-            for ticket_id, exc in step.failures:
-                log.error("ticket %r failed at a tick: %s", ticket_id, _describe(exc))
-                if record is not None:
-                    await self._reject(
-                        record, "internal_error", f"ticket {ticket_id!r}: {_describe(exc)}", exc
-                    )
-            if not step.more:
-                return
+    async def on_tick(self, record: Record, at: datetime) -> None:
+        """One tick record, alone: a batch of one."""
+        batch = _Batch(self.clock())
+        await self._apply_tick(record, at, batch)
+        await self._settle_batch(batch)
 
     def rebuild(self, rows: Iterable[tuple[str | bytes, bytes]], active: set[int]) -> int:
         """Re-derive the deadline index and census from the table; returns tickets indexed."""
