@@ -29,6 +29,7 @@ from processor.worker.faust_compat import (
     arrived,
     bound_rocksdb,
     check_app,
+    drop_unassigned_changelog_records,
     fetch_state,
     guard_standby_recovery,
     install_fair_consumer,
@@ -83,6 +84,7 @@ def create_app(
     app = faust.App(settings.app_id, **_faust_config(settings))
     check_app(app)
     guard_standby_recovery(app)
+    drop_unassigned_changelog_records(app)  # else faust applies them to another table
     install_settled_flush(app)  # no offset commit or hand-over before the changelog is acked
     install_fair_consumer(app)  # fetched partitions are delivered in turn, POLL_RECORDS each
     # faust flushes its producer buffer whenever it holds more than this before it hands the

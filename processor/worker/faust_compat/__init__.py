@@ -7,6 +7,7 @@ and fixes to faust; every other module imports what it needs from here.
   line naming the attribute, instead of a traceback in a timer later. pyproject.toml pins
   faust-streaming to the minor version these were checked against.
 - `tables`: standby records kept through a completed recovery (`guard_standby_recovery`),
+  changelog records of partitions no longer held dropped (`drop_unassigned_changelog_records`),
   RocksDB memory bounded per worker, rows read straight from RocksDB (`active_rows`).
 - `fence` and `consumer`: the streams get each input partition's records in order from its
   last seek (`OffsetFence`, `FairConsumer`), fetched partitions served in turn.
@@ -40,6 +41,7 @@ from processor.worker.faust_compat.tables import (
     BoundedRocksDBOptions,
     active_rows,
     bound_rocksdb,
+    drop_unassigned_changelog_records,
     guard_standby_recovery,
     standby_remaining,
 )
@@ -58,6 +60,7 @@ __all__ = [
     "check_consumer_class",
     "check_event_context",
     "current_partition",
+    "drop_unassigned_changelog_records",
     "fetch_state",
     "guard_standby_recovery",
     "in_event",

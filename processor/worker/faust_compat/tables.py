@@ -1,12 +1,15 @@
 """Fixes and tuning of faust's tables: standby records kept through a completed recovery,
-RocksDB memory bounded per worker, rows read straight from RocksDB.
+changelog records of partitions no longer assigned dropped, RocksDB memory bounded per worker,
+rows read straight from RocksDB.
 
-`guard_standby_recovery` fixes a faust defect that made standby replicas skip changelog records
-(see its docstring); `standby_remaining` reads how far the standby copies lag.
+`guard_standby_recovery` fixes a faust defect that made standby replicas skip changelog records,
+`drop_unassigned_changelog_records` one that wrote a record into another table (see their
+docstrings); `standby_remaining` reads how far the standby copies lag.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,10 +19,13 @@ import rocksdict
 
 from processor.worker.faust_compat.private import private
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "BoundedRocksDBOptions",
     "active_rows",
     "bound_rocksdb",
+    "drop_unassigned_changelog_records",
     "guard_standby_recovery",
     "standby_remaining",
 ]
@@ -57,6 +63,44 @@ def guard_standby_recovery(app: faust.App) -> None:
             managed.add(queue)
 
     recovery.on_recovery_completed = on_recovery_completed
+
+
+def drop_unassigned_changelog_records(app: faust.App) -> None:
+    """Drop the changelog records of partitions this worker no longer holds before faust's
+    recovery loop applies them to the wrong table.
+
+    faust's `Recovery._slurp_changelogs` looks each changelog record's partition up among the
+    active and standby ones; for a partition in neither (a record fetched before a rebalance
+    took the partition away) it only logs "recovery unknown topic" and goes on with the
+    previous record's table and offsets: the record is written into that other table's store
+    and its offset stored as that table's persisted offset for the same partition number.
+    Seen in a rolling restart: a `tickets` changelog offset stored for `sightings` partition 2,
+    higher than that changelog's end, so the next recovery stopped the worker with
+    ConsistencyError (and a ticket row sat in the sightings table, or the reverse).
+
+    Dropping such a record is safe: the partition is not this worker's, and if it comes back
+    faust seeks it to the offset its local copy holds, which this record never advanced.
+    """
+    tables: Any = app.tables
+    recovery = tables.recovery
+    queue = tables.changelog_queue
+    original = queue.get
+
+    async def get() -> Any:
+        while True:
+            event = await original()
+            tp = event.message.tp
+            if tp in recovery.active_tps or tp in recovery.standby_tps:
+                return event
+            log.info(
+                "dropped a changelog record of %s[%d] offset %d: not an active or standby "
+                "partition of this worker (any more)",
+                tp.topic,
+                tp.partition,
+                event.message.offset,
+            )
+
+    queue.get = get
 
 
 def standby_remaining(app: faust.App) -> int:
