@@ -187,7 +187,9 @@ async def _slurp(fix: bool) -> tuple[list[int], dict[TP, int]]:
     return [e.message.offset for e in recovery.buffers[a]], dict(recovery.active_offsets)
 
 
-async def test_a_changelog_record_of_a_partition_not_held_is_dropped_not_misapplied() -> None:
+async def test_a_changelog_record_of_a_partition_not_held_is_dropped_not_misapplied(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """faust's recovery loop applies a record of a partition that is neither active nor
     standby to the previous record's table and stores its offset there (a `tickets` offset
     became `sightings` partition 2's, above that changelog's end: ConsistencyError at the next
@@ -195,9 +197,16 @@ async def test_a_changelog_record_of_a_partition_not_held_is_dropped_not_misappl
     buffered, offsets = await _slurp(fix=False)
     assert buffered == [5, 270]  # b's record went into a's buffer
     assert 270 in offsets.values()
-    buffered, offsets = await _slurp(fix=True)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="processor.worker.faust_compat.tables"):
+        buffered, offsets = await _slurp(fix=True)
     assert buffered == [5]
     assert list(offsets.values()) == [5]
+    dropped = [r.getMessage() for r in caplog.records if "dropping" in r.getMessage()]
+    assert dropped == [
+        "dropping changelog records of slurp-True-b-changelog[2] from offset 270: not an "
+        "active or standby partition of this worker (any more)"
+    ]
 
 
 async def test_every_table_database_of_a_worker_opens_with_the_shared_bounded_options(

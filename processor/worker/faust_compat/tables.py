@@ -86,19 +86,24 @@ def drop_unassigned_changelog_records(app: faust.App) -> None:
     queue = tables.changelog_queue
     original = queue.get
 
+    dropping: set[Any] = set()  # partitions whose first dropped record was logged
+
     async def get() -> Any:
         while True:
             event = await original()
             tp = event.message.tp
             if tp in recovery.active_tps or tp in recovery.standby_tps:
+                dropping.discard(tp)
                 return event
-            log.info(
-                "dropped a changelog record of %s[%d] offset %d: not an active or standby "
-                "partition of this worker (any more)",
-                tp.topic,
-                tp.partition,
-                event.message.offset,
-            )
+            if tp not in dropping:  # a fetch can hold thousands: one line per partition
+                dropping.add(tp)
+                log.info(
+                    "dropping changelog records of %s[%d] from offset %d: not an active or "
+                    "standby partition of this worker (any more)",
+                    tp.topic,
+                    tp.partition,
+                    event.message.offset,
+                )
 
     queue.get = get
 
