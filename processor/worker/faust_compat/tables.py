@@ -77,8 +77,8 @@ def drop_unassigned_changelog_records(app: faust.App) -> None:
     Seen in a rolling restart: a `tickets` changelog offset stored for `sightings` partition 2,
     higher than that changelog's end, so the next recovery stopped the worker with
     ConsistencyError (faust-streaming issue #158's message), and a ticket row sat in the
-    sightings table. The reverse, a lower offset stored for `tickets`, makes the next recovery
-    skip changelog records: tickets lost.
+    sightings table. The reverse, a `sightings` offset stored for `tickets` above what that copy
+    holds, makes the next recovery skip changelog records: tickets lost.
 
     Dropping such a record is safe: the partition is not this worker's, and if it comes back
     faust seeks it to the offset its local copy holds, which this record never advanced.
