@@ -80,8 +80,12 @@ def drop_unassigned_changelog_records(app: faust.App) -> None:
     sightings table. The reverse, a `sightings` offset stored for `tickets` above what that copy
     holds, makes the next recovery skip changelog records: tickets lost.
 
-    Dropping such a record is safe: the partition is not this worker's, and if it comes back
-    faust seeks it to the offset its local copy holds, which this record never advanced.
+    Dropping such a record is safe: the partition is not one this worker reads now (revoked,
+    or assigned and not yet in the sets), and faust seeks every partition it adds to the sets
+    to the offset its local copy holds, which this record never advanced. Left open: faust's
+    loop gets the record through `asyncio.wait_for`, a task of its own, so a rebalance that ran
+    in the loop turns between this check and faust's lookup would still meet the old path
+    (not seen; the queue is cleared at a revocation and a group join comes in between).
     """
     tables: Any = app.tables
     recovery = tables.recovery
