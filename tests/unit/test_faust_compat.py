@@ -209,6 +209,13 @@ async def test_a_changelog_record_of_a_partition_not_held_is_dropped_not_misappl
     ]
 
 
+def test_the_drop_fails_at_install_when_faust_recovery_lacks_its_partition_sets() -> None:
+    app = faust.App("slurp-missing", broker="kafka://127.0.0.1:9092", store="memory://")
+    del app.tables.recovery.standby_tps
+    with pytest.raises(FaustCompatError, match="has no attribute 'standby_tps'"):
+        drop_unassigned_changelog_records(app)
+
+
 async def test_every_table_database_of_a_worker_opens_with_the_shared_bounded_options(
     tmp_path: Path,
 ) -> None:

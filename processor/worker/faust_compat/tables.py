@@ -89,6 +89,9 @@ def drop_unassigned_changelog_records(app: faust.App) -> None:
     """
     tables: Any = app.tables
     recovery = tables.recovery
+    # The sets faust's loop binds once and `on_rebalance` refills in place; a faust without
+    # them stops the worker here, with one line, not every record in the loop.
+    active, standby = private(recovery, "active_tps"), private(recovery, "standby_tps")
     queue = tables.changelog_queue
     original = queue.get
 
@@ -98,7 +101,7 @@ def drop_unassigned_changelog_records(app: faust.App) -> None:
         while True:
             event = await original()
             tp = event.message.tp
-            if tp in recovery.active_tps or tp in recovery.standby_tps:
+            if tp in active or tp in standby:
                 dropping.discard(tp)
                 return event
             if tp not in dropping:  # a fetch can hold thousands: one line per partition
