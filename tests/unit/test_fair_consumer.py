@@ -223,3 +223,67 @@ def test_a_doomed_record_is_dropped_at_the_agent_and_left_out_of_faust_acks(
         assert ahead.acked  # faust's ack of the batch skips it: its copy in order acks it
         first = SimpleNamespace(tp=tp, offset=3, acked=False)
         assert arrived(app, first) and not first.acked
+
+
+@pytest.mark.parametrize("committed", [None, 0], ids=["nothing-committed", "committed-0"])
+async def test_a_partition_with_nothing_committed_is_sought_to_its_log_start_and_fenced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, committed: int | None
+) -> None:
+    """The CI failure (two workers, one stops; its own tickets survived, the other's were
+    lost): faust's `on_recovery_completed` resumes the input partitions, seeks them to the
+    committed offsets, then resumes flow control, which clears the stream queues. Records of a
+    partition nothing was ever committed for, fetched between the resume and the clear, were
+    cleared; aiokafka makes no seek for such a partition, so the fence did not know where it
+    reads from, accepted the next record, and faust committed past the cleared events. Now the
+    partition is sought to its log start (the worker's `earliest` reset), and the record after
+    the cleared ones asks for a seek back there."""
+    with _worker_consumer(tmp_path) as (app, consumer):
+        tp, kept, changelog = TP("sla-events", 2), TP("sla-events", 3), TP("x-changelog", 2)
+        sought: dict[Any, int] = {}
+
+        async def seek_to_committed() -> dict[Any, int | None]:
+            return {tp: committed, kept: 40, changelog: None}
+
+        async def earliest_offsets(*tps: Any) -> dict[Any, int]:
+            return dict.fromkeys(tps, 0)
+
+        async def seek_wait(partitions: dict[Any, int]) -> None:
+            sought.update(partitions)
+
+        monkeypatch.setattr(consumer._thread, "seek_to_committed", seek_to_committed)
+        monkeypatch.setattr(consumer._thread, "earliest_offsets", earliest_offsets)
+        monkeypatch.setattr(consumer._thread, "seek_wait", seek_wait)
+        monkeypatch.setattr(consumer, "_is_changelog_tp", lambda t: t == changelog)
+        fence = consumer._fence
+        queue = app.FlowControlQueue(maxsize=100, clear_on_resume=True)
+        for offset in (5, 6):  # fetched once the partition resumed, queued before the clear
+            assert fence.admit(tp, offset) is True
+            queue.put_nowait(_queued(tp, offset))
+        assert await consumer.seek_to_committed() == {tp: committed, kept: 40, changelog: None}
+        assert sought == {tp: 0}  # the changelog partition is not fenced: left alone
+        app.flow_control.resume()
+        assert queue.qsize() == 0
+        assert fence.admit(tp, 10) == 0  # the fetch went on after the cleared records
+        assert fence.expected[kept] == 40
+        assert [fence.admit(tp, o) for o in range(3)] == [True, True, True]
+
+
+@pytest.mark.filterwarnings("ignore::faust.exceptions.AlreadyConfiguredWarning")
+async def test_with_another_reset_policy_a_partition_with_nothing_committed_is_not_sought(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with _worker_consumer(tmp_path) as (app, consumer):
+        tp = TP("sla-events", 0)
+
+        async def seek_to_committed() -> dict[Any, int | None]:
+            return {tp: None}
+
+        async def refuse(*args: Any) -> Any:
+            raise AssertionError("no seek or offset lookup expected")
+
+        monkeypatch.setattr(consumer._thread, "seek_to_committed", seek_to_committed)
+        monkeypatch.setattr(consumer._thread, "earliest_offsets", refuse)
+        monkeypatch.setattr(consumer._thread, "seek_wait", refuse)
+        monkeypatch.setattr(app.conf, "consumer_auto_offset_reset", "latest")
+        await consumer.seek_to_committed()
+        assert consumer._fence.admit(tp, 7) is True  # position unknown: the next record

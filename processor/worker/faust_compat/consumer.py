@@ -150,11 +150,29 @@ class FairConsumer(AIOKafkaConsumer):
         return not self._is_changelog_tp(tp)  # compacted: holes are normal there
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
+        """faust's seek to the committed offsets, then, for each fenced partition with none
+        (a new group, or a partition whose first owner never committed), an explicit seek to
+        where the reset policy starts it: aiokafka seeks only to an offset > 0 and the fence
+        would not know where the partition reads from, so records flow control cleared right
+        after this seek (the end of every recovery) were never read again and the next commit
+        went past them (CI: a worker lost the first events of the two partitions it had held
+        since the group's first generation)."""
         offsets = await super().seek_to_committed()
-        for tp, offset in offsets.items():  # aiokafka seeks only to an offset > 0
-            if self._fenced(tp):
+        fenced = {tp: offset for tp, offset in offsets.items() if self._fenced(tp)}
+        starts = await self._reset_positions([tp for tp, o in fenced.items() if not o or o < 0])
+        if starts:
+            await self.seek_wait(starts)  # tells the fence
+        for tp, offset in fenced.items():
+            if tp not in starts:
                 self._fence.seeked(tp, offset if offset and offset > 0 else None)
         return offsets
+
+    async def _reset_positions(self, tps: list[Any]) -> dict[Any, int]:
+        """Where the consumer reads `tps` from with nothing committed: their log start under
+        the `earliest` reset policy (the worker's); unknown (left out) under another."""
+        if not tps or self.app.conf.consumer_auto_offset_reset != "earliest":
+            return {}
+        return {tp: int(offset) for tp, offset in (await self.earliest_offsets(*tps)).items()}
 
     async def seek(self, partition: Any, offset: int) -> None:
         await super().seek(partition, offset)
