@@ -14,6 +14,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -91,6 +92,19 @@ def topics(unique_name: Callable[[str], str], kafka_bootstrap: str) -> Topics:
     t = Topics(unique_name("ev"), unique_name("al"), unique_name("dlq"), unique_name("app"))
     asyncio.run(create_topics(kafka_bootstrap, t))
     return t
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test shows the end of the log of each worker it started (faust's tables left
+    out): a rare failure in CI is then explained by its own report."""
+    report = yield
+    started = getattr(item, "funcargs", {}).get("workers") if report.when == "call" else None
+    if report.failed and started:
+        for w in started:
+            lines = [ln for ln in w.tail(2000).splitlines() if not ln.startswith(("|", "+"))]
+            report.sections.append((f"worker log {w.log_path}", "\n".join(lines[-80:])))
+    return report
 
 
 @pytest.fixture
