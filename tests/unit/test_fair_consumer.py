@@ -287,3 +287,27 @@ async def test_with_another_reset_policy_a_partition_with_nothing_committed_is_n
         monkeypatch.setattr(app.conf, "consumer_auto_offset_reset", "latest")
         await consumer.seek_to_committed()
         assert consumer._fence.admit(tp, 7) is True  # position unknown: the next record
+
+
+async def test_when_the_log_start_lookup_fails_the_position_stays_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broker that does not answer the lookup does not stop the recovery: the partition is
+    left as aiokafka leaves it (not sought), its position unknown to the fence."""
+    with _worker_consumer(tmp_path) as (_, consumer):
+        tp = TP("sla-events", 0)
+
+        async def seek_to_committed() -> dict[Any, int | None]:
+            return {tp: None}
+
+        async def earliest_offsets(*tps: Any) -> Any:
+            raise TimeoutError("no answer")
+
+        async def refuse(*args: Any) -> Any:
+            raise AssertionError("no seek expected")
+
+        monkeypatch.setattr(consumer._thread, "seek_to_committed", seek_to_committed)
+        monkeypatch.setattr(consumer._thread, "earliest_offsets", earliest_offsets)
+        monkeypatch.setattr(consumer._thread, "seek_wait", refuse)
+        assert await consumer.seek_to_committed() == {tp: None}
+        assert consumer._fence.admit(tp, 7) is True

@@ -172,7 +172,18 @@ class FairConsumer(AIOKafkaConsumer):
         the `earliest` reset policy (the worker's); unknown (left out) under another."""
         if not tps or self.app.conf.consumer_auto_offset_reset != "earliest":
             return {}
-        return {tp: int(offset) for tp, offset in (await self.earliest_offsets(*tps)).items()}
+        try:
+            found = await self.earliest_offsets(*tps)
+        except Exception as exc:  # the broker did not answer: as before, position unknown
+            self.log.warning(
+                "no log start offsets for %s (%s: %s): their position stays unknown to the "
+                "fence until a record arrives",
+                sorted(tps),
+                type(exc).__name__,
+                exc,
+            )
+            return {}
+        return {tp: int(offset) for tp, offset in found.items()}
 
     async def seek(self, partition: Any, offset: int) -> None:
         await super().seek(partition, offset)
