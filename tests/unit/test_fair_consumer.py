@@ -311,3 +311,30 @@ async def test_when_the_log_start_lookup_fails_the_position_stays_unknown(
         monkeypatch.setattr(consumer._thread, "seek_wait", refuse)
         assert await consumer.seek_to_committed() == {tp: None}
         assert consumer._fence.admit(tp, 7) is True
+
+
+async def test_an_unknown_log_start_is_not_sought_and_a_failed_seek_leaves_the_rest_fenced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker may answer -1 (unknown) for a log start: that partition is not sought. A seek
+    that raises (the partition revoked meanwhile) leaves the partitions aiokafka had already
+    sought to their committed offsets known to the fence."""
+    with _worker_consumer(tmp_path) as (_, consumer):
+        unknown, fresh, kept = TP("sla-events", 0), TP("sla-events", 1), TP("sla-events", 2)
+
+        async def seek_to_committed() -> dict[Any, int | None]:
+            return {unknown: None, fresh: None, kept: 30}
+
+        async def earliest_offsets(*tps: Any) -> dict[Any, int]:
+            return {unknown: -1, fresh: 4}
+
+        async def seek_wait(partitions: dict[Any, int]) -> None:
+            assert partitions == {fresh: 4}
+            raise RuntimeError("IllegalStateError: not assigned")
+
+        monkeypatch.setattr(consumer._thread, "seek_to_committed", seek_to_committed)
+        monkeypatch.setattr(consumer._thread, "earliest_offsets", earliest_offsets)
+        monkeypatch.setattr(consumer._thread, "seek_wait", seek_wait)
+        with pytest.raises(RuntimeError):
+            await consumer.seek_to_committed()
+        assert consumer._fence.expected == {kept: 30}

@@ -160,11 +160,11 @@ class FairConsumer(AIOKafkaConsumer):
         offsets = await super().seek_to_committed()
         fenced = {tp: offset for tp, offset in offsets.items() if self._fenced(tp)}
         starts = await self._reset_positions([tp for tp, o in fenced.items() if not o or o < 0])
-        if starts:
-            await self.seek_wait(starts)  # tells the fence
-        for tp, offset in fenced.items():
+        for tp, offset in fenced.items():  # first: aiokafka has sought these already
             if tp not in starts:
                 self._fence.seeked(tp, offset if offset and offset > 0 else None)
+        if starts:
+            await self.seek_wait(starts)  # tells the fence
         return offsets
 
     async def _reset_positions(self, tps: list[Any]) -> dict[Any, int]:
@@ -183,7 +183,7 @@ class FairConsumer(AIOKafkaConsumer):
                 exc,
             )
             return {}
-        return {tp: int(offset) for tp, offset in found.items()}
+        return {tp: int(o) for tp, o in found.items() if o is not None and o >= 0}  # -1: unknown
 
     async def seek(self, partition: Any, offset: int) -> None:
         await super().seek(partition, offset)
