@@ -85,7 +85,7 @@ def _changes(payload: dict[str, Any], table: VendorTable) -> list[dict[str, Any]
     used = [
         (i, item)
         for i, item in enumerate(items[:100])
-        if isinstance(item, dict) and (item.get("fieldId") or item.get("field")) in _FIELDS
+        if isinstance(item, dict) and _field(item) in _FIELDS
     ]
     if not used:
         return []
@@ -99,8 +99,7 @@ def _changes(payload: dict[str, Any], table: VendorTable) -> list[dict[str, Any]
     for index, item in used:
         base = {"event_id": f"{ticket}:changelog:{changelog}:{index}", "ticket_id": ticket}
         where = f"changelog.items.{index}"
-        field = item.get("fieldId") or item.get("field")
-        if field == "priority":
+        if _field(item) == "priority":
             priority = mapped_priority(table, {"p": item.get("toString")}, "p")
             events.append(
                 {
@@ -128,6 +127,16 @@ def _changes(payload: dict[str, Any], table: VendorTable) -> list[dict[str, Any]
 
 
 _FIELDS = frozenset({"priority", "status"})
+
+
+def _field(item: dict[str, Any]) -> str | None:
+    """A changelog item's field (`fieldId`, else `field`); None unless it is a string (a
+    hostile body can put any JSON there, and a list or object is not a field we use)."""
+    for key in ("fieldId", "field"):
+        value = item.get(key)
+        if value:
+            return value if isinstance(value, str) else None
+    return None
 
 
 def _comment(payload: dict[str, Any]) -> Mapped:

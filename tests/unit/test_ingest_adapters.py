@@ -148,6 +148,16 @@ def test_unknown_jira_status_is_422_naming_the_item() -> None:
     assert err.value.where == "changelog.items.2.toString"
 
 
+@pytest.mark.parametrize("field", [["status"], {"id": "status"}, 7, None])
+def test_a_jira_changelog_item_whose_field_is_not_a_string_is_ignored(field: Any) -> None:
+    """A hostile body put a list in `fieldId` (CI: a 500, TypeError: unhashable type): an item
+    whose field is not a string names no field we use."""
+    payload = load("jira_issue_updated_changelog.json")["payload"]
+    for item in payload["changelog"]["items"]:
+        item["fieldId"], item["field"] = field, field
+    assert adapt("jira", payload).ignored == "no_used_change"
+
+
 def test_jira_comment_by_the_reporter_is_a_customer_reply_and_app_comments_are_ignored() -> None:
     payload = load("jira_comment_agent_public.json")["payload"]
     payload["issue"]["fields"]["reporter"] = payload["comment"]["author"]
