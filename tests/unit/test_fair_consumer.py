@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -225,6 +225,28 @@ def test_a_doomed_record_is_dropped_at_the_agent_and_left_out_of_faust_acks(
         assert arrived(app, first) and not first.acked
 
 
+async def _refuse(*args: Any) -> Any:
+    raise AssertionError("no seek or offset lookup expected")
+
+
+def _broker(
+    monkeypatch: pytest.MonkeyPatch,
+    consumer: Any,
+    committed: dict[Any, int | None],
+    earliest: Callable[..., Awaitable[Any]] = _refuse,
+    seek_wait: Callable[..., Awaitable[Any]] = _refuse,
+) -> None:
+    """The consumer thread's broker calls, answered by the test: `committed` as the committed
+    offsets aiokafka found, `earliest` for the log starts, `seek_wait` for a seek."""
+
+    async def seek_to_committed() -> dict[Any, int | None]:
+        return dict(committed)
+
+    monkeypatch.setattr(consumer._thread, "seek_to_committed", seek_to_committed)
+    monkeypatch.setattr(consumer._thread, "earliest_offsets", earliest)
+    monkeypatch.setattr(consumer._thread, "seek_wait", seek_wait)
+
+
 @pytest.mark.parametrize("committed", [None, 0], ids=["nothing-committed", "committed-0"])
 async def test_a_partition_with_nothing_committed_is_sought_to_its_log_start_and_fenced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, committed: int | None
@@ -241,18 +263,14 @@ async def test_a_partition_with_nothing_committed_is_sought_to_its_log_start_and
         tp, kept, changelog = TP("sla-events", 2), TP("sla-events", 3), TP("x-changelog", 2)
         sought: dict[Any, int] = {}
 
-        async def seek_to_committed() -> dict[Any, int | None]:
-            return {tp: committed, kept: 40, changelog: None}
-
         async def earliest_offsets(*tps: Any) -> dict[Any, int]:
             return dict.fromkeys(tps, 0)
 
         async def seek_wait(partitions: dict[Any, int]) -> None:
             sought.update(partitions)
 
-        monkeypatch.setattr(consumer._thread, "seek_to_committed", seek_to_committed)
-        monkeypatch.setattr(consumer._thread, "earliest_offsets", earliest_offsets)
-        monkeypatch.setattr(consumer._thread, "seek_wait", seek_wait)
+        committed_at = {tp: committed, kept: 40, changelog: None}
+        _broker(monkeypatch, consumer, committed_at, earliest_offsets, seek_wait)
         monkeypatch.setattr(consumer, "_is_changelog_tp", lambda t: t == changelog)
         fence = consumer._fence
         queue = app.FlowControlQueue(maxsize=100, clear_on_resume=True)
@@ -274,16 +292,7 @@ async def test_with_another_reset_policy_a_partition_with_nothing_committed_is_n
 ) -> None:
     with _worker_consumer(tmp_path) as (app, consumer):
         tp = TP("sla-events", 0)
-
-        async def seek_to_committed() -> dict[Any, int | None]:
-            return {tp: None}
-
-        async def refuse(*args: Any) -> Any:
-            raise AssertionError("no seek or offset lookup expected")
-
-        monkeypatch.setattr(consumer._thread, "seek_to_committed", seek_to_committed)
-        monkeypatch.setattr(consumer._thread, "earliest_offsets", refuse)
-        monkeypatch.setattr(consumer._thread, "seek_wait", refuse)
+        _broker(monkeypatch, consumer, {tp: None})
         monkeypatch.setattr(app.conf, "consumer_auto_offset_reset", "latest")
         await consumer.seek_to_committed()
         assert consumer._fence.admit(tp, 7) is True  # position unknown: the next record
@@ -297,18 +306,10 @@ async def test_when_the_log_start_lookup_fails_the_position_stays_unknown(
     with _worker_consumer(tmp_path) as (_, consumer):
         tp = TP("sla-events", 0)
 
-        async def seek_to_committed() -> dict[Any, int | None]:
-            return {tp: None}
-
         async def earliest_offsets(*tps: Any) -> Any:
             raise TimeoutError("no answer")
 
-        async def refuse(*args: Any) -> Any:
-            raise AssertionError("no seek expected")
-
-        monkeypatch.setattr(consumer._thread, "seek_to_committed", seek_to_committed)
-        monkeypatch.setattr(consumer._thread, "earliest_offsets", earliest_offsets)
-        monkeypatch.setattr(consumer._thread, "seek_wait", refuse)
+        _broker(monkeypatch, consumer, {tp: None}, earliest_offsets)
         assert await consumer.seek_to_committed() == {tp: None}
         assert consumer._fence.admit(tp, 7) is True
 
@@ -322,9 +323,6 @@ async def test_an_unknown_log_start_is_not_sought_and_a_failed_seek_leaves_the_r
     with _worker_consumer(tmp_path) as (_, consumer):
         unknown, fresh, kept = TP("sla-events", 0), TP("sla-events", 1), TP("sla-events", 2)
 
-        async def seek_to_committed() -> dict[Any, int | None]:
-            return {unknown: None, fresh: None, kept: 30}
-
         async def earliest_offsets(*tps: Any) -> dict[Any, int]:
             return {unknown: -1, fresh: 4}
 
@@ -332,9 +330,8 @@ async def test_an_unknown_log_start_is_not_sought_and_a_failed_seek_leaves_the_r
             assert partitions == {fresh: 4}
             raise RuntimeError("IllegalStateError: not assigned")
 
-        monkeypatch.setattr(consumer._thread, "seek_to_committed", seek_to_committed)
-        monkeypatch.setattr(consumer._thread, "earliest_offsets", earliest_offsets)
-        monkeypatch.setattr(consumer._thread, "seek_wait", seek_wait)
+        committed = {unknown: None, fresh: None, kept: 30}
+        _broker(monkeypatch, consumer, committed, earliest_offsets, seek_wait)
         with pytest.raises(RuntimeError):
             await consumer.seek_to_committed()
         assert consumer._fence.expected == {kept: 30}
