@@ -82,11 +82,10 @@ def _changes(payload: dict[str, Any], table: VendorTable) -> list[dict[str, Any]
     items = get(payload, "changelog.items", [])
     if not isinstance(items, list):
         raise Unmappable(422, "invalid_field", "changelog.items", "must be a list")
-    used = [
-        (i, item)
-        for i, item in enumerate(items[:100])
-        if isinstance(item, dict) and _field(item) in _FIELDS
-    ]
+    fields = (
+        (i, item, _field(item)) for i, item in enumerate(items[:100]) if isinstance(item, dict)
+    )
+    used = [(i, item, field) for i, item, field in fields if field in _FIELDS]
     if not used:
         return []
     ticket = _ticket(payload)
@@ -96,10 +95,10 @@ def _changes(payload: dict[str, Any], table: VendorTable) -> list[dict[str, Any]
     except BadInstant as exc:
         raise Unmappable(422, "invalid_field", "timestamp", str(exc)) from None
     events = []
-    for index, item in used:
+    for index, item, field in used:
         base = {"event_id": f"{ticket}:changelog:{changelog}:{index}", "ticket_id": ticket}
         where = f"changelog.items.{index}"
-        if _field(item) == "priority":
+        if field == "priority":
             priority = mapped_priority(table, {"p": item.get("toString")}, "p")
             events.append(
                 {
