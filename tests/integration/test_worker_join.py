@@ -21,23 +21,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from devtools import Topics, WorkerProcess, alerts_of, read_all, replayed_alerts
+from devtools.changelog import created
 
 pytestmark = pytest.mark.integration
-
-
-def _created(tid: str, at: datetime) -> dict[str, Any]:
-    """A gold P1 ticket (30 min) created `at`, 28:45 ago: 75% and 90% due at once, breach
-    75 s on (after the test)."""
-    return {
-        "type": "ticket.created",
-        "event_id": f"{tid}-c",
-        "ticket_id": tid,
-        "occurred_at": at.isoformat().replace("+00:00", "Z"),
-        "customer_id": f"cust-{tid}",
-        "tier": "gold",
-        "priority": 1,
-        "timezone": "UTC",
-    }
 
 
 async def _pump(bootstrap: str, topic: str, stop: threading.Event, sent: list[Any]) -> None:
@@ -46,12 +32,12 @@ async def _pump(bootstrap: str, topic: str, stop: threading.Event, sent: list[An
     await producer.start()
     try:
         while not stop.is_set():
+            # gold P1 (30 min) created 28:45 ago: 75% and 90% due at once, breach after the test
             at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=28, seconds=45)
-            event = _created(f"J{len(sent)}", at)
-            await producer.send_and_wait(
-                topic, json.dumps(event).encode(), key=event["ticket_id"].encode()
-            )
-            sent.append(event)
+            tid = f"J{len(sent)}"
+            value = created(tid, at, "gold", 1)
+            await producer.send_and_wait(topic, value, key=tid.encode())
+            sent.append(json.loads(value))
             await asyncio.sleep(0.01)
     finally:
         await producer.stop()
